@@ -1,0 +1,179 @@
+/**
+ * Builds and starts the service from a Config: the api (HTTP), the workers, or both, and in
+ * simulated mode the provider simulators. Tests and benchmarks use this too, injecting the clock,
+ * fetch and logger; `main.ts` only parses the command line and the environment.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import type { Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import { createApp } from './app.js';
+import type { Config } from './config/env.js';
+import { createReasonMapper, DEFAULT_REASON_RULES, ReasonRulesFileSchema } from './kyc/reasons.js';
+import { systemClock, type Clock } from './lib/clock.js';
+import { createLogger, throttledErrorLog } from './lib/logger.js';
+import { codeClass, createMetrics, initCounters, type Metrics } from './metrics/metrics.js';
+import { escalationSource, queueCountsSource } from './metrics/scrape-sources.js';
+import { createWorkerActivity, type WorkerActivity } from './metrics/worker-activity.js';
+import { opsApp } from './http/health.js';
+import { buildAdapters, configuredUrls, type ProviderUrls } from './adapters.js';
+import type { ProviderId } from './kyc/types.js';
+import type { HttpObserver } from './lib/http.js';
+import { createProviderRegistry, type ProviderRegistry } from './providers/registry.js';
+import { createCaseCommands } from './queue/case-commands.js';
+import { createProducer, type Producer } from './queue/producer.js';
+import { createRedis, redisReady } from './queue/redis.js';
+import { startSimulators, type Simulators } from './simulators/start.js';
+import { createCaseStore, type CaseStore } from './store/case-store.js';
+import { createNotifications, createOutbox, secretKey } from './notifications/index.js';
+import { startWorkers } from './workers/workers.js';
+
+export type Role = 'all' | 'api' | 'worker';
+
+export interface ServiceOptions {
+  config: Config;
+  role: Role;
+  clock?: Clock;
+  fetch?: typeof fetch;
+  log?: Logger;
+  /** Base URLs of providers, overriding config (tests point these at their own simulators). */
+  providerUrls?: ProviderUrls;
+  /** Start in-process simulators when no provider URL is known (simulated mode). Default true. */
+  startSimulators?: boolean;
+  /** Readiness: a worker with jobs waiting that picked none for this long is not ready. Default 60 s. */
+  readinessStallMs?: number;
+}
+
+export interface Service {
+  url?: string;
+  store: CaseStore;
+  producer: Producer;
+  metrics: Metrics;
+  providers: ProviderRegistry;
+  simulators?: Simulators;
+  workers: Worker[];
+  /** Progress of this process's workers (readiness); undefined without workers. */
+  workerActivity?: WorkerActivity;
+  /** Worker-only processes: where /healthz, /readyz and /metrics are served. */
+  opsUrl?: string;
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startService(opts: ServiceOptions): Promise<Service> {
+  const { config } = opts;
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? createLogger({ level: config.LOG_LEVEL });
+  const metrics = createMetrics();
+  const redis = createRedis(config.REDIS_URL, 'producer');
+  const workerRedis = opts.role === 'api' ? undefined : createRedis(config.REDIS_URL, 'worker');
+  await redisReady(redis);
+
+  let simulators: Simulators | undefined;
+  let urls: ProviderUrls = { ...configuredUrls(config), ...opts.providerUrls };
+  if (Object.keys(urls).length === 0 && config.PROVIDERS_MODE === 'simulated' && opts.startSimulators !== false) {
+    simulators = await startSimulators(config, { clock, log: log.child({ component: 'simulator' }) });
+    urls = simulators.urls;
+  }
+  const observe = (provider: ProviderId): HttpObserver => (e) => {
+    metrics.providerRequests.inc({ provider, operation: e.operation, code_class: codeClass(e.status) });
+    metrics.providerRequestSeconds.observe({ provider, operation: e.operation }, e.seconds);
+  };
+  const providers = createProviderRegistry(buildAdapters({ config, urls, clock, fetch: opts.fetch, reasons: reasonMapper(config), redis, observe }));
+  if (providers.ids().length === 0) throw new Error('no provider is configured: set KIRA_BASE_URL (or use PROVIDERS_MODE=simulated)');
+  // Partner notifications only with a partner URL (config requires the secret with it).
+  const partner = config.PARTNER_WEBHOOK_URL && config.PARTNER_WEBHOOK_SECRET ? { url: config.PARTNER_WEBHOOK_URL, key: secretKey(config.PARTNER_WEBHOOK_SECRET) } : undefined;
+  const outbox = partner ? createOutbox(redis, config.QUEUE_PREFIX) : undefined;
+  const store = createCaseStore({ redis, prefix: config.QUEUE_PREFIX, policy: { maxAttempts: config.MAX_REMEDIATION_ATTEMPTS }, pollSchedule: config.RECONCILE_SCHEDULE, notifications: partner !== undefined });
+  const producer = createProducer({
+    connection: redis, prefix: config.QUEUE_PREFIX, providers: providers.ids(), dedupeTtlMs: config.WEBHOOK_DEDUPE_TTL,
+    notifications: outbox && { retryWindowMs: config.NOTIFY_RETRY_WINDOW, backoffBaseMs: config.NOTIFY_BACKOFF_BASE, isPending: outbox.isPending },
+  });
+  const notifications = partner && outbox && workerRedis
+    ? createNotifications({ outbox, producer, target: { ...partner, timeoutMs: config.NOTIFY_TIMEOUT, fetch: opts.fetch ?? fetch }, retryWindowMs: config.NOTIFY_RETRY_WINDOW, clock, metrics, log })
+    : undefined;
+  const commands = createCaseCommands({ store, producer, metrics, clock });
+  initCounters(metrics, { providers: providers.ids(), queues: producer.queues().map((q) => q.name) });
+  metrics.setSources({
+    queueCounts: queueCountsSource(producer.queues()),
+    escalations: escalationSource({ redis, keys: store.keys, slaMs: config.ESCALATION_SLA, clock, providers: providers.ids() }),
+  });
+
+  const workers = workerRedis
+    ? startWorkers({
+        connection: workerRedis, prefix: config.QUEUE_PREFIX, store, commands, producer, providers, metrics, log, clock,
+        preflight: config.PREFLIGHT, concurrency: config.WORKER_CONCURRENCY, lockDurationMs: config.JOB_LOCK_DURATION,
+        jobTimeoutMs: config.PROVIDER_TIMEOUT * 4, deadlineMarginMs: config.DEADLINE_MARGIN, notifications,
+      })
+    : [];
+  if (workers.length > 0) await producer.scheduleReconcile(config.RECONCILE_TICK);
+  const workerActivity = workers.length > 0
+    ? createWorkerActivity({ queues: producer.queues(), stallMs: opts.readinessStallMs ?? 60_000, clock, log })
+    : undefined;
+  for (const w of workers) workerActivity?.watch(w);
+  const redisErrors = throttledErrorLog(log, 'queue connection error (Redis unreachable?)');
+  for (const w of workers) w.on('error', redisErrors(`worker:${w.name}`));
+  for (const q of producer.queues()) q.on('error', redisErrors(`queue:${q.name}`));
+  if (workerActivity) metrics.setSources({ workersConsuming: () => workerActivity.state() });
+
+  let server: Server | undefined;
+  let url: string | undefined;
+  let opsUrl: string | undefined;
+  if (opts.role !== 'worker') {
+    const app = createApp({ store, commands, producer, providers, clock, apiTokens: config.API_TOKENS, escalationSlaMs: config.ESCALATION_SLA, metrics, log, redis, adminPassword: config.ADMIN_PASSWORD, workerActivity });
+    server = await listen(app, config.PORT, config.HOST);
+    const port = (server.address() as AddressInfo).port;
+    url = `http://127.0.0.1:${port}`;
+    simulators?.setWebhookTarget(url);
+  } else {
+    // Worker-only: /healthz, /readyz and /metrics on PORT (provider-call and job metrics live here).
+    // A taken port costs the endpoint, not the worker: consuming matters more than being scraped.
+    server = await listen(opsApp({ redis, workerActivity, metrics, log }), config.PORT, config.HOST).catch((err: unknown) => {
+      log.warn({ port: config.PORT, err: err instanceof Error ? err.message : String(err) }, 'worker ops endpoint (/healthz, /readyz, /metrics) not started');
+      return undefined;
+    });
+    if (server) opsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  /**
+   * Graceful stop: no new connections, in-flight requests and jobs get `graceMs` to finish; jobs
+   * still running then are abandoned to BullMQ's stalled-job recovery (another worker retries
+   * them), so nothing is lost.
+   */
+  async function close(graceMs = config.SHUTDOWN_GRACE): Promise<void> {
+    workerActivity?.stop();
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), graceMs); });
+    if (server) {
+      const s = server;
+      const closed = new Promise<void>((r) => s.close(() => r()));
+      s.closeIdleConnections();
+      await Promise.race([closed, graceOver]);
+      s.closeAllConnections();
+    }
+    const finished = Promise.all(workers.map((w) => w.close())).then(() => 'done' as const);
+    if ((await Promise.race([finished, graceOver])) === 'timeout') await Promise.all(workers.map((w) => w.close(true)));
+    clearTimeout(timer);
+    await producer.close();
+    await simulators?.close();
+    redis.disconnect();
+    workerRedis?.disconnect();
+  }
+
+  return { url, opsUrl, store, producer, metrics, providers, simulators, workers, workerActivity, close };
+}
+
+function reasonMapper(config: Config) {
+  if (!config.REASON_MAP_FILE) return createReasonMapper(DEFAULT_REASON_RULES);
+  const rules = ReasonRulesFileSchema.parse(JSON.parse(readFileSync(config.REASON_MAP_FILE, 'utf8')));
+  return createReasonMapper(rules);
+}
+
+function listen(app: ReturnType<typeof createApp>, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(server)));
+    server.requestTimeout = 30_000;
+    server.headersTimeout = 10_000;
+    server.keepAliveTimeout = 5_000;
+  });
+}

@@ -1,0 +1,210 @@
+/**
+ * The case store on Redis. Every change is a compare-and-set on the case version (Lua), which
+ * also appends the hash-chained timeline entry and records the input key, so an input applied
+ * once is never applied again, whichever process runs it and however often.
+ */
+import type { Redis } from 'ioredis';
+import { chainEntry, GENESIS_HASH, verifyChain, type ChainVerdict } from '../kyc/audit.js';
+import type { Applicant } from '../kyc/applicant.js';
+import { decide, type CaseInput, type Policy, type Transition } from '../kyc/state-machine.js';
+import { isTerminal, type CaseStatus, type KycCase, type ProviderEvent, type ProviderId, type TimelineEntry } from '../kyc/types.js';
+import { newId } from '../lib/ids.js';
+import { notificationFor } from '../notifications/notification.js';
+import { storeKeys, type StoreKeys } from './keys.js';
+import { APPLY_TRANSITION, CLAIM_DUE, CREATE_CASE } from './scripts.js';
+import { pollDelay } from './poll-schedule.js';
+
+export type ApplyResult =
+  | { outcome: 'applied'; case: KycCase; previous: KycCase; transition: Transition }
+  | { outcome: 'noop' | 'duplicate'; case: KycCase }
+  | { outcome: 'missing' };
+
+export interface CaseListQuery {
+  status?: CaseStatus;
+  provider?: ProviderId;
+  limit: number;
+  cursor?: string;
+}
+
+type StoreRedis = Redis & {
+  kycCreateCase(...args: (string | number)[]): Promise<string>;
+  kycApply(...args: (string | number)[]): Promise<number>;
+  kycClaimDue(...args: (string | number)[]): Promise<string[]>;
+};
+
+const MAX_CAS_ATTEMPTS = 20;
+
+export interface CaseStoreDeps {
+  redis: Redis;
+  prefix: string;
+  policy: Policy;
+  /** Delays between polls of a waiting case (RECONCILE_SCHEDULE), chosen by the case's age. */
+  pollSchedule: readonly number[];
+  /** Write a partner notification to the case's outbox with each decision (PARTNER_WEBHOOK_URL is set). */
+  notifications?: boolean;
+}
+
+export function createCaseStore(deps: CaseStoreDeps) {
+  const keys: StoreKeys = storeKeys(deps.prefix);
+  const redis = deps.redis as StoreRedis;
+  deps.redis.defineCommand('kycCreateCase', { numberOfKeys: 5, lua: CREATE_CASE });
+  deps.redis.defineCommand('kycApply', { numberOfKeys: 10, lua: APPLY_TRANSITION });
+  deps.redis.defineCommand('kycClaimDue', { numberOfKeys: 1, lua: CLAIM_DUE });
+
+  async function read(id: string): Promise<{ c: KycCase; head: string; seq: number } | null> {
+    const [[, raw], [, len]] = (await redis.multi().hmget(keys.case(id), 'v', 'doc', 'h').llen(keys.timeline(id)).exec()) as [[null, (string | null)[]], [null, number]];
+    const [v, doc, h] = raw;
+    if (!v || !doc) return null;
+    return { c: { ...(JSON.parse(doc) as KycCase), version: Number(v) }, head: h ?? GENESIS_HASH, seq: len };
+  }
+
+  async function create(provider: ProviderId, applicant: Applicant, now: Date): Promise<{ case: KycCase; created: boolean }> {
+    const id = newId();
+    const at = now.toISOString();
+    const c: KycCase = {
+      id, provider, externalId: applicant.externalId, status: 'queued', applicant, reasons: [],
+      attempts: 0, createRound: 0, version: 1, createdAt: at, updatedAt: at,
+    };
+    const entry = chainEntry({ seq: 0, at, source: 'api', event: 'onboarding_received', from: null, to: 'queued' }, GENESIS_HASH);
+    const got = await redis.kycCreateCase(
+      keys.byExternalId(provider, applicant.externalId), keys.case(id), keys.timeline(id), keys.all(), keys.status('queued'),
+      id, JSON.stringify(stripVersion(c)), JSON.stringify(entry), entry.hash, now.getTime(),
+    );
+    if (got === id) return { case: c, created: true };
+    const existing = await read(got);
+    if (!existing) throw new Error(`case index points at a missing case ${got}`);
+    return { case: existing.c, created: false };
+  }
+
+  /**
+   * Decides and applies one input with compare-and-set, retrying on concurrent changes.
+   * `inputKey` (e.g. `evt:<providerEventId>`) makes the input idempotent across runs.
+   */
+  async function apply(id: string, input: CaseInput, opts: { now: Date; inputKey?: string }): Promise<ApplyResult> {
+    for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
+      const cur = await read(id);
+      if (!cur) return { outcome: 'missing' };
+      const t = decide(cur.c, input, deps.policy, opts.now);
+      if (!t) return { outcome: 'noop', case: cur.c };
+      const at = opts.now.toISOString();
+      const next: KycCase = { ...cur.c, ...t.patch, status: t.to, version: cur.c.version + 1, updatedAt: at };
+      const entry = chainEntry(
+        { seq: cur.seq, at, source: t.source, event: t.event, from: cur.c.status, to: t.to, ...(t.reasons?.length ? { reasons: t.reasons } : {}), ...(t.detail ? { detail: t.detail } : {}) },
+        cur.head,
+      );
+      const linkUser = next.providerUserId !== undefined && next.providerUserId !== cur.c.providerUserId;
+      const nextPoll = isTerminal(next.status) ? '-'
+        : next.providerUserId && (linkUser || next.status !== cur.c.status) ? String(opts.now.getTime() + deps.pollSchedule[0]!) : '';
+      const ntf = deps.notifications ? notificationFor(next, { from: cur.c.status, to: t.to, event: t.event, reasons: t.reasons }, entry) : null;
+      const r = await redis.kycApply(
+        keys.case(id), keys.timeline(id), keys.applied(id), keys.status(cur.c.status), keys.status(t.to),
+        linkUser ? keys.byProviderUser(next.provider, next.providerUserId!) : keys.case(id), keys.reconcile(),
+        keys.outbox(id), keys.outboxPending(), keys.notificationDlq(),
+        String(cur.c.version), JSON.stringify(stripVersion(next)), JSON.stringify(entry), entry.hash,
+        opts.inputKey ?? '', id, opts.now.getTime(), linkUser ? '1' : '0', nextPoll, ntf ? JSON.stringify(ntf) : '',
+      );
+      if (r === 1) return { outcome: 'applied', case: next, previous: cur.c, transition: t };
+      if (r === 2) return { outcome: 'duplicate', case: cur.c };
+      if (r === -1) return { outcome: 'missing' };
+    }
+    throw new Error(`case ${id}: too many concurrent changes`);
+  }
+
+  /** Claims up to `limit` cases whose poll is due, leasing each for `leaseMs`. */
+  async function claimDue(now: Date, limit: number, leaseMs: number): Promise<string[]> {
+    return redis.kycClaimDue(keys.reconcile(), now.getTime(), limit, now.getTime() + leaseMs);
+  }
+
+  /** Schedules a case's next poll by its age (or stops polling a terminal case). */
+  async function schedulePoll(c: KycCase, now: Date): Promise<void> {
+    if (isTerminal(c.status) || !c.providerUserId) await redis.zrem(keys.reconcile(), c.id);
+    else await redis.zadd(keys.reconcile(), now.getTime() + pollDelay(c, now, deps.pollSchedule), c.id);
+  }
+
+  async function get(id: string): Promise<KycCase | null> {
+    return (await read(id))?.c ?? null;
+  }
+
+  async function timeline(id: string): Promise<{ entries: TimelineEntry[]; head: string }> {
+    const [[, list], [, head]] = (await redis.multi().lrange(keys.timeline(id), 0, -1).hget(keys.case(id), 'h').exec()) as [[null, string[]], [null, string | null]];
+    return { entries: list.map((s) => JSON.parse(s) as TimelineEntry), head: head ?? GENESIS_HASH };
+  }
+
+  /** Verifies the case's hash chain against the head hash stored with the case. */
+  async function verifyAudit(id: string): Promise<ChainVerdict | null> {
+    if (!(await redis.exists(keys.case(id)))) return null;
+    const { entries, head } = await timeline(id);
+    return verifyChain(entries, head);
+  }
+
+  async function findByProviderUser(provider: ProviderId, providerUserId: string): Promise<string | null> {
+    return redis.get(keys.byProviderUser(provider, providerUserId));
+  }
+
+  async function findByExternalId(provider: ProviderId, externalId: string): Promise<string | null> {
+    return redis.get(keys.byExternalId(provider, externalId));
+  }
+
+  /** Oldest first (by the time each case entered its status). Cursor is an opaque offset. */
+  async function list(q: CaseListQuery): Promise<{ items: KycCase[]; nextCursor?: string }> {
+    const key = q.status ? keys.status(q.status) : keys.all();
+    let offset = q.cursor ? decodeCursor(q.cursor) : 0;
+    const items: KycCase[] = [];
+    const batch = Math.max(q.limit, 50);
+    for (let rounds = 0; items.length < q.limit && rounds < 20; rounds++) {
+      const ids = await redis.zrange(key, String(offset), String(offset + batch - 1));
+      if (ids.length === 0) return { items };
+      for (const [i, id] of ids.entries()) {
+        const c = await get(id);
+        if (c && (!q.provider || c.provider === q.provider)) items.push(c);
+        if (items.length === q.limit) {
+          const next = offset + i + 1;
+          return { items, nextCursor: next < (await redis.zcard(key)) ? encodeCursor(next) : undefined };
+        }
+      }
+      offset += ids.length;
+    }
+    return { items, nextCursor: items.length === q.limit ? encodeCursor(offset) : undefined };
+  }
+
+  async function countByStatus(status: CaseStatus): Promise<number> {
+    return redis.zcard(keys.status(status));
+  }
+
+  /** Signed webhooks whose body we could not use: kept (capped) for inspection, never dropped silently. */
+  async function keepUnusableWebhook(rec: { provider: ProviderId; problem: string; eventId?: string; receivedAt: string; body: string }): Promise<void> {
+    await redis.multi().lpush(keys.unusableWebhooks(), JSON.stringify(rec)).ltrim(keys.unusableWebhooks(), 0, 9_999).exec();
+  }
+
+  /** Events whose provider user matches no case, after every retry: kept for inspection. */
+  async function keepUnmatchedEvent(event: ProviderEvent): Promise<void> {
+    await redis.multi().lpush(keys.unmatchedEvents(), JSON.stringify(event)).ltrim(keys.unmatchedEvents(), 0, 9_999).exec();
+  }
+
+  async function unusableWebhooks(limit = 100): Promise<{ provider: string; problem: string; eventId?: string; receivedAt: string }[]> {
+    const raw = await redis.lrange(keys.unusableWebhooks(), 0, limit - 1);
+    return raw.map((s) => {
+      const { body: _b, ...rest } = JSON.parse(s) as { body: string; provider: string; problem: string; eventId?: string; receivedAt: string };
+      return rest;
+    });
+  }
+
+  return { create, apply, claimDue, schedulePoll, get, timeline, verifyAudit, findByProviderUser, findByExternalId, list, countByStatus, keepUnusableWebhook, keepUnmatchedEvent, unusableWebhooks, keys };
+}
+
+export type CaseStore = ReturnType<typeof createCaseStore>;
+
+function stripVersion(c: KycCase): Omit<KycCase, 'version'> {
+  const { version: _v, ...rest } = c;
+  return rest;
+}
+
+function encodeCursor(n: number): string {
+  return Buffer.from(`o:${n}`).toString('base64url');
+}
+
+export function decodeCursor(s: string): number {
+  const m = /^o:(\d+)$/.exec(Buffer.from(s, 'base64url').toString());
+  if (!m) throw new RangeError('invalid cursor');
+  return Number(m[1]);
+}
