@@ -1,9 +1,11 @@
 /**
- * create-user: preflight, then create the provider user with the idempotency key fixed for this
- * case and create round. Safe to run twice: a case that already moved on is left alone, and the
+ * create-user: preflight, then create the provider user with the idempotency key the case's state
+ * names (`createKeyRound`: this round's own key, or an earlier round's once that create may have
+ * committed unseen). Safe to run twice: a case that already moved on is left alone, and the
  * provider call carries the same key on every run.
  */
 import type { Logger } from 'pino';
+import { createKeyRound } from '../kyc/state-machine.js';
 import { caseIdempotencyKey } from '../lib/ids.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { CaseCommands } from '../queue/case-commands.js';
@@ -37,11 +39,12 @@ export function createUserProcessor(deps: CreateUserDeps) {
       }
     }
     try {
-      const user = await adapter.createUser(c.applicant, { idempotencyKey: caseIdempotencyKey(caseId, 'create', round), signal });
+      const idempotencyKey = caseIdempotencyKey(caseId, 'create', createKeyRound(c));
+      const user = await adapter.createUser(c.applicant, { idempotencyKey, signal });
       await deps.commands.apply(caseId, { kind: 'user_created', ...user }, inputKey);
       return user.adopted ? 'adopted' : 'created';
     } catch (err) {
-      const failure = settleProviderError(err, job, c.provider);
+      const failure = settleProviderError(err, job, c.provider, signal);
       deps.log.warn({ caseId, provider: c.provider, err: failure.reason.providerText }, 'create-user failed permanently');
       await deps.commands.apply(caseId, { kind: 'create_failed', ...failure }, inputKey);
       return 'failed';

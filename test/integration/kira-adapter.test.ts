@@ -189,6 +189,86 @@ describe('kira adapter vs simulator', () => {
     },
   );
 
+  it('adopts after a 409 by reading the user by id when list items carry no external_id', async () => {
+    const sim = await simulator({
+      idempotencyReplay: 'conflict',
+      autoVerify: false,
+      listItemsCarryExternalId: false,
+      faults: { commitThenTimeout: 1 },
+    });
+    const adapter = adapterFor(sim, 300);
+    const a = applicant();
+    const key = randomUUID();
+    await expect(adapter.createUser(a, ctx(key))).rejects.toBeInstanceOf(RetryableError);
+    sim.setFaults({ commitThenTimeout: 0 });
+    const adopted = await adapter.createUser(a, ctx(key));
+    expect(adopted).toMatchObject({ adopted: true, providerUserId: sim.users()[0]?.userId });
+    expect(sim.users()).toHaveLength(1);
+    expect(
+      sim
+        .requests()
+        .map((r) => `${r.method} ${r.path} ${String(r.status)}`)
+        .slice(-3),
+    ).toEqual([
+      'POST /v1/users 409',
+      'GET /v1/users 200',
+      `GET /v1/users/${adopted.providerUserId} 200`,
+    ]);
+  });
+
+  it('sends the tax id in identifying_information and folds address line2 into address_street', async () => {
+    const sim = await simulator({ autoVerify: false });
+    const adapter = adapterFor(sim);
+    const a = applicant({
+      middleName: 'Maria',
+      taxIds: [
+        { id: '123-45-6789', country: 'US' },
+        { id: 'LOAA900402XX1', country: 'MX' },
+      ],
+      address: {
+        line1: 'Av. Reforma 1',
+        line2: 'Piso 3',
+        city: 'CDMX',
+        postalCode: '06600',
+        region: 'CDMX',
+        country: 'MX',
+      },
+    });
+    await adapter.createUser(a, ctx(randomUUID()));
+    const [simUser] = sim.users();
+    expect(simUser?.fields.identifying_information).toEqual([
+      { type: 'ssn', issuing_country: 'USA', number: '123-45-6789' },
+      { type: 'tax_id', issuing_country: 'MEX', number: 'LOAA900402XX1' },
+    ]);
+    expect(simUser?.fields.address_street).toBe('Av. Reforma 1, Piso 3');
+    expect(Object.keys(simUser?.fields ?? {})).not.toContain('middle_name');
+  });
+
+  it('remediation of a user that was verified meanwhile does not re-issue: the verdict stands', async () => {
+    const sim = await simulator({ autoRejectDelayMs: 20, autoVerify: false });
+    const adapter = adapterFor(sim);
+    const { providerUserId } = await adapter.createUser(
+      applicant({ firstName: 'Sessionexpired' }),
+      ctx(randomUUID()),
+    );
+    sim.flip(providerUserId, 'REJECTED', ['Verification session expired']);
+    sim.flip(providerUserId, 'VERIFIED');
+    const detail = await adapter.remediate(
+      {
+        providerUserId,
+        applicant: applicant(),
+        reasons: [{ code: 'session_expired', providerText: 'Verification session expired' }],
+        attempt: 1,
+        changedFields: [],
+      },
+      ctx(randomUUID()),
+    );
+    expect(detail).toBe(
+      'verification not re-issued: the Kira user is VERIFIED, no longer REJECTED',
+    );
+    expect(sim.users()[0]).toMatchObject({ status: 'VERIFIED', verificationAttempts: 1 });
+  });
+
   it('remediates an auto-rejected user: PUTs source_of_funds and moves it out of REJECTED', async () => {
     const sim = await simulator({ autoRejectDelayMs: 50, autoVerify: false });
     const adapter = adapterFor(sim);
@@ -219,6 +299,7 @@ describe('kira adapter vs simulator', () => {
         applicant: { ...a, sourceOfFunds: 'salary' },
         reasons: failed?.reasons ?? [],
         attempt: 1,
+        changedFields: [],
       },
       ctx(randomUUID()),
     );

@@ -103,6 +103,27 @@ describe('Kira onboarding end to end', () => {
     expect(again.status).toBe(409);
   });
 
+  it('an expired document: the operator supplies a new one and resolves with retry → PUT of the document, re-issue, verified', async () => {
+    stack = await startStack();
+    const expired = { type: 'passport', number: 'EXPIRED-123', country: 'DE', expiresOn: '2020-01-01' };
+    const caseId = await onboard(stack, applicant({ identityDocument: expired }));
+    const c = await until(stack, caseId, 'escalated');
+    expect(c.reasons).toEqual([expect.objectContaining({ code: 'document_expired' })]);
+    // A new document does not resume by itself (a document needs a human look): still escalated.
+    const fresh = { type: 'passport', number: 'C01X00T99', country: 'DE', expiresOn: '2034-01-01' };
+    expect((await stack.api(`/v1/cases/${caseId}/applicant`, { method: 'PATCH', body: { identityDocument: fresh } })).status).toBe(202);
+    expect((await stack.api(`/v1/cases/${caseId}`)).body.status).toBe('escalated');
+    expect((await stack.api(`/v1/cases/${caseId}/resolve`, { body: { action: 'retry', note: 'new passport checked' } })).status).toBe(202);
+    const done = await until(stack, caseId, 'verified');
+    expect(done.attempts).toBe(1);
+    const puts = stack.sim.requests().filter((r) => r.method === 'PUT');
+    expect(puts).toHaveLength(1);
+    const user = stack.sim.users()[0]!;
+    expect(user.fields.document_number).toBe('C01X00T99');
+    expect(user.verificationAttempts).toBe(2);
+    expect(done.timeline.find((e: { event: string }) => e.event === 'remediation_submitted').detail).toMatch(/^PUT .*document_number/);
+  });
+
   it('rejects suspected fraud by rule', async () => {
     stack = await startStack();
     const caseId = await onboard(stack, applicant({ lastName: 'Fraud' }));

@@ -139,7 +139,7 @@ function person(over: Record<string, unknown> = {}): Record<string, unknown> {
     document_type: 'passport',
     document_number: 'P1234567',
     document_country: 'USA',
-    tax_id: '123-45-6789',
+    identifying_information: [{ type: 'ssn', issuing_country: 'USA', number: '123-45-6789' }],
     source_of_funds: 'salary',
     account_purpose: 'receive_payments',
     employment_status: 'employed',
@@ -335,6 +335,40 @@ describe('POST /v1/users validation', () => {
 
   it.each([
     ['an unknown key', { nickname: 'Ada' }, '', /Unrecognized key\(s\).*'nickname'/],
+    ['an undocumented middle_name', { middle_name: 'B' }, '', /Unrecognized key\(s\).*'middle_name'/],
+    ['a flat tax_id', { tax_id: '1' }, '', /Unrecognized key\(s\).*'tax_id'/],
+    ['an address_street2', { address_street2: 'x' }, '', /Unrecognized key\(s\).*'address_street2'/],
+    [
+      'a document_expiration_date',
+      { document_expiration_date: '2030-01-01' },
+      '',
+      /Unrecognized key\(s\).*'document_expiration_date'/,
+    ],
+    ['an empty identifying_information', { identifying_information: [] }, 'identifying_information', /at least one/],
+    [
+      'an ssn issued outside the USA',
+      { identifying_information: [{ type: 'ssn', issuing_country: 'MEX', number: '1' }] },
+      'identifying_information.0.type',
+      /US tax id/,
+    ],
+    [
+      'a tax id entry with an ISO-2 country',
+      { identifying_information: [{ type: 'tax_id', issuing_country: 'MX', number: '1' }] },
+      'identifying_information.0.issuing_country',
+      /alpha-3/,
+    ],
+    [
+      'a tax id entry without a number',
+      { identifying_information: [{ type: 'tax_id', issuing_country: 'MEX' }] },
+      'identifying_information.0.number',
+      /Required/,
+    ],
+    [
+      'an unknown identifying_information type',
+      { identifying_information: [{ type: 'itin', issuing_country: 'USA', number: '1' }] },
+      'identifying_information.0.type',
+      /'ssn' \| 'tax_id'/,
+    ],
     ['an ISO-2 nationality', { nationality: 'US' }, 'nationality', /alpha-3/],
     ['a bad birth_date', { birth_date: '31/01/1990' }, 'birth_date', /YYYY-MM-DD/],
     ['a bad gender', { gender: 'x' }, 'gender', /'male' \| 'female' \| 'other'/],
@@ -448,7 +482,46 @@ describe('outcomes and webhooks', () => {
     expect(sim.users()[0]!.verificationAttempts).toBe(2);
   });
 
-  it('waits for the control hook when autoVerify is off, with REVIEW and in_review quirks by creation order', async () => {
+  it('re-issues only for a REJECTED user: 400 for any other status, and the key stays usable', async () => {
+    const { sim, token, create, get, ofEvent } = await setup({ autoVerify: false });
+    const userId = (await create(person())).json.user_id as string;
+    const path = `/v1/users/${userId}/verifications`;
+    const key = randomUUID();
+    const pending = await call(sim, 'POST', path, { token, key, body: { type: 'api' } });
+    expect(pending.status).toBe(400);
+    expect(pending.json).toEqual({
+      code: 'validation_error',
+      message: 'Verification can only be re-issued for a REJECTED user (status is VERIFYING)',
+    });
+    sim.flip(userId, 'VERIFIED');
+    const verified = await call(sim, 'POST', path, { token, key, body: { type: 'api' } });
+    expect(verified.status).toBe(400);
+    expect(verified.json.message).toMatch(/status is VERIFIED/);
+    expect(sim.users()[0]!.verificationAttempts).toBe(1);
+
+    sim.flip(userId, 'REJECTED', ['Verification session expired']);
+    const reissued = await call(sim, 'POST', path, { token, key, body: { type: 'api' } });
+    expect(reissued.status).toBe(201);
+    expect(reissued.json.status).not.toBe('REJECTED');
+    expect((await get(userId)).json.status).toBe('VERIFYING');
+    expect(sim.users()[0]!.verificationAttempts).toBe(2);
+    await waitFor(() => ofEvent('user.verification.failed', userId).length === 1, 'failed webhook');
+  });
+
+  it('answers list items without external_id when listItemsCarryExternalId is off; GET by id keeps it', async () => {
+    const { sim, token, create, get } = await setup({ listItemsCarryExternalId: false });
+    const body = person();
+    const userId = (await create(body)).json.user_id as string;
+    const list = await call(sim, 'GET', `/v1/users?external_id=${String(body.external_id)}&limit=5`, {
+      token,
+    });
+    expect(list.json.count).toBe(1);
+    expect(list.json.data[0].user_id).toBe(userId);
+    expect(list.json.data[0]).not.toHaveProperty('external_id');
+    expect((await get(userId)).json.external_id).toBe(body.external_id);
+  });
+
+  it('waits for the control hook when autoVerify is off, with ACTIVE, REVIEW and in_review quirks by creation order', async () => {
     const { sim, create, get, ofEvent } = await setup({ autoVerify: false });
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) ids.push((await create(person())).json.user_id as string);
@@ -456,7 +529,7 @@ describe('outcomes and webhooks', () => {
     const statuses = await Promise.all(
       ids.map(async (id) => (await get(id)).json.status as string),
     );
-    expect(statuses).toEqual(['VERIFYING', 'VERIFYING', 'VERIFYING', 'REVIEW']);
+    expect(statuses).toEqual(['VERIFYING', 'ACTIVE', 'VERIFYING', 'REVIEW']);
     expect(sim.deliveries()).toHaveLength(0);
 
     sim.flip(ids[2]!, 'VERIFIED');
@@ -486,12 +559,7 @@ describe('outcomes and webhooks', () => {
     const listed = (await (await fetch(`${sim.url}/_sim/users`)).json()) as {
       data: Array<{ userId: string; status: string }>;
     };
-    expect(listed.data.map((u) => u.status)).toEqual([
-      'VERIFYING',
-      'VERIFYING',
-      'VERIFIED',
-      'REJECTED',
-    ]);
+    expect(listed.data.map((u) => u.status)).toEqual(['VERIFYING', 'ACTIVE', 'VERIFIED', 'REJECTED']);
   });
 
   it('sends nothing with drop=1', async () => {

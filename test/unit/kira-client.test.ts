@@ -310,7 +310,77 @@ describe('kira client: createUser', () => {
     });
     const lookup = kira.api()[1];
     expect(lookup?.method).toBe('GET');
-    expect(lookup?.url).toBe('/v1/users?external_id=partner-user-1&limit=1');
+    expect(lookup?.url).toBe('/v1/users?external_id=partner-user-1&limit=5');
+    expect(kira.api().filter((r) => r.method === 'POST')).toHaveLength(1);
+  });
+
+  /** A 409 on create, the list answering `items`, and GET /v1/users/{id} answering `byId[id]`. */
+  function conflictThenList(items: unknown[], byId: Record<string, unknown> = {}): void {
+    kira.onApi = (r) => {
+      if (r.method === 'POST') {
+        return { status: 409, body: { code: 'conflict', message: 'Idempotency key reused' } };
+      }
+      if (r.url.startsWith('/v1/users?')) {
+        return { status: 200, body: { data: items, count: items.length } };
+      }
+      const id = decodeURIComponent(r.url.slice('/v1/users/'.length));
+      const found = byId[id];
+      return found === undefined
+        ? { status: 404, body: { code: 'not_found', message: 'User not found' } }
+        : { status: 200, body: found };
+    };
+  }
+
+  it('on 409 reads a listed user without external_id by id, and adopts it only when its external_id is ours', async () => {
+    conflictThenList([{ user_id: 'u-9', status: 'VERIFYING' }], {
+      'u-9': { user_id: 'u-9', external_id: 'partner-user-1', status: 'VERIFYING' },
+    });
+    await expect(adapter.createUser(applicant(), ctx())).resolves.toEqual({
+      providerUserId: 'u-9',
+      providerStatus: 'VERIFYING',
+      adopted: true,
+    });
+    expect(kira.api().map((r) => `${r.method} ${r.url}`)).toEqual([
+      'POST /v1/users',
+      'GET /v1/users?external_id=partner-user-1&limit=5',
+      'GET /v1/users/u-9',
+    ]);
+  });
+
+  it.each([
+    [
+      "a listed user without external_id is someone else's by id",
+      [{ user_id: 'u-9', status: 'CREATED' }],
+      { 'u-9': { user_id: 'u-9', external_id: 'someone-else', status: 'CREATED' } },
+      /other external_ids/,
+    ],
+    [
+      'no external_id can be read at all (list nor GET)',
+      [{ user_id: 'u-9', status: 'CREATED' }],
+      { 'u-9': { user_id: 'u-9', status: 'CREATED' } },
+      /1 listed user\(s\) carry no external_id, even when read by id/,
+    ],
+    [
+      'two listed users carry our external_id',
+      [
+        { user_id: 'u-1', external_id: 'partner-user-1' },
+        { user_id: 'u-2', external_id: 'partner-user-1' },
+      ],
+      {},
+      /2 listed users carry this external_id/,
+    ],
+    ['the list answer holds no list', 'nope', {}, /holds no list of users/],
+  ])('on 409 never adopts blindly: %s', async (_label, items, byId, reason) => {
+    if (Array.isArray(items)) conflictThenList(items, byId);
+    else {
+      kira.onApi = (r) =>
+        r.method === 'POST' ? { status: 409, body: {} } : { status: 200, body: { data: items } };
+    }
+    const err = await adapter.createUser(applicant(), ctx()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermanentError);
+    expect((err as PermanentError).status).toBe(409);
+    expect((err as Error).message).toMatch(reason);
+    expect((err as Error).message).not.toContain('partner-user-1');
     expect(kira.api().filter((r) => r.method === 'POST')).toHaveLength(1);
   });
 
@@ -474,6 +544,56 @@ describe('kira client: getUser and remediate', () => {
     );
     expect(detail).toBe('verification already re-issued');
     expect(kira.api().map((r) => r.method)).toEqual(['POST']);
+  });
+
+  it('re-issue refused (400) for a user no longer REJECTED: nothing to re-issue, the verification runs', async () => {
+    kira.onApi = (r) =>
+      r.method === 'POST'
+        ? {
+            status: 400,
+            body: {
+              code: 'validation_error',
+              message:
+                'Verification can only be re-issued for a REJECTED user (status is VERIFYING)',
+            },
+          }
+        : user('VERIFYING');
+    const detail = await adapter.remediate(
+      {
+        providerUserId: 'u-1',
+        applicant: applicant(),
+        attempt: 1,
+        reasons: [{ code: 'session_expired', providerText: 'Verification session expired' }],
+      },
+      ctx(),
+    );
+    expect(detail).toBe(
+      'verification not re-issued: the Kira user is VERIFYING, no longer REJECTED',
+    );
+    expect(kira.api().map((r) => `${r.method} ${r.url}`)).toEqual([
+      'POST /v1/users/u-1/verifications',
+      'GET /v1/users/u-1',
+    ]);
+  });
+
+  it('re-issue refused (400) while the user is still REJECTED: the refusal stands', async () => {
+    kira.onApi = (r) =>
+      r.method === 'POST'
+        ? { status: 400, body: { code: 'validation_error', message: 'nope' } }
+        : user('REJECTED');
+    const err = await adapter
+      .remediate(
+        {
+          providerUserId: 'u-1',
+          applicant: applicant(),
+          attempt: 1,
+          reasons: [{ code: 'session_expired', providerText: 'Verification session expired' }],
+        },
+        ctx(),
+      )
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermanentError);
+    expect((err as PermanentError).status).toBe(400);
   });
 
   it('fails permanently when Kira refuses the PUT', async () => {

@@ -88,7 +88,7 @@ describe('kira status mapping (gate on status, never verification_status)', () =
 });
 
 describe('kira payload mapping', () => {
-  it('builds the flat snake_case create body with ISO-3 countries', () => {
+  it('builds the snake_case create body with ISO-3 countries and tax ids in identifying_information', () => {
     expect(
       buildCreatePayload(
         complete({
@@ -109,15 +109,13 @@ describe('kira payload mapping', () => {
       external_id: 'partner-user-1',
       first_name: 'Ana',
       last_name: 'Lopez',
-      middle_name: 'Maria',
       email: 'ana@example.com',
       phone: '+5215512345678',
       birth_date: '1990-04-02',
       gender: 'female',
       language: 'es',
       nationality: 'MEX',
-      address_street: 'Av. Reforma 1',
-      address_street2: 'Piso 3',
+      address_street: 'Av. Reforma 1, Piso 3',
       address_city: 'CDMX',
       address_state: 'CDMX',
       address_zip_code: '06600',
@@ -125,13 +123,98 @@ describe('kira payload mapping', () => {
       document_type: 'passport',
       document_number: 'G12345678',
       document_country: 'MEX',
-      document_expiration_date: '2030-01-01',
-      tax_id: 'LOAA900402XX1',
+      identifying_information: [
+        { type: 'tax_id', issuing_country: 'MEX', number: 'LOAA900402XX1' },
+        { type: 'tax_id', issuing_country: 'ESP', number: 'X1234567' },
+      ],
       source_of_funds: 'salary',
       account_purpose: 'receive_salary',
       employment_status: 'employed',
       occupation: 'engineer',
       pep_status: false,
+    });
+  });
+
+  it('sends only keys PROVIDERS.md §2.4 documents (unknown keys are a 400 at Kira)', () => {
+    const documented = new Set([
+      'type',
+      'external_id',
+      'language',
+      'first_name',
+      'last_name',
+      'birth_date',
+      'email',
+      'phone',
+      'nationality',
+      'gender',
+      'address_street',
+      'address_city',
+      'address_state',
+      'address_zip_code',
+      'address_country',
+      'document_type',
+      'document_number',
+      'document_country',
+      'identifying_information',
+      'source_of_funds',
+      'account_purpose',
+      'employment_status',
+      'occupation',
+      'pep_status',
+    ]);
+    const everything = complete({
+      middleName: 'Maria',
+      language: 'es',
+      countryOfBirth: 'MX',
+      cityOfBirth: 'Puebla',
+      employerName: 'ACME',
+      incomeRange: 'less_than_10000',
+      tosVersionAccepted: 3,
+      address: {
+        line1: 'Av. Reforma 1',
+        line2: 'Piso 3',
+        city: 'CDMX',
+        postalCode: '06600',
+        region: 'CDMX',
+        country: 'MX',
+      },
+    });
+    const keys = Object.keys(buildCreatePayload(everything));
+    expect(keys.filter((k) => !documented.has(k))).toEqual([]);
+    expect(keys).not.toContain('middle_name');
+    expect(keys).not.toContain('tax_id');
+  });
+
+  it('keeps address_street to line1 without a second line, and sends a US tax id as ssn', () => {
+    const body = buildCreatePayload(
+      complete({
+        taxIds: [
+          { id: '123-45-6789', country: 'US' },
+          { id: 'X1234567', country: 'ES' },
+        ],
+      }),
+    );
+    expect(body.address_street).toBe('Av. Reforma 1');
+    expect(body.identifying_information).toEqual([
+      { type: 'ssn', issuing_country: 'USA', number: '123-45-6789' },
+      { type: 'tax_id', issuing_country: 'ESP', number: 'X1234567' },
+    ]);
+  });
+
+  it('PUTs the tax ids as identifying_information when Kira asked for them', () => {
+    const a = complete();
+    const fields = remediationFields(a, [
+      {
+        code: 'missing_data',
+        field: 'taxIds',
+        providerText: 'Missing required field: identifying_information',
+      },
+    ]);
+    expect(buildUpdatePayload(a, fields)).toEqual({
+      identifying_information: [
+        { type: 'tax_id', issuing_country: 'MEX', number: 'LOAA900402XX1' },
+        { type: 'tax_id', issuing_country: 'ESP', number: 'X1234567' },
+      ],
     });
   });
 
@@ -252,6 +335,19 @@ describe('kira preflight', () => {
     expect(JSON.stringify(problems)).not.toMatch(/lottery_win|secret_purpose|ZZ|QQ/);
   });
 
+  it('reports a tax id whose country has no ISO-3 code, and never sends part of the list', () => {
+    const a = complete({
+      taxIds: [
+        { id: 'LOAA900402XX1', country: 'MX' },
+        { id: '99', country: 'QQ' },
+      ],
+    });
+    expect(adapter.preflight(a)).toEqual([
+      { field: 'taxIds', message: 'country has no ISO 3166-1 alpha-3 code known to Kira' },
+    ]);
+    expect(buildCreatePayload(a)).not.toHaveProperty('identifying_information');
+  });
+
   it('knows the exact Kira enums', () => {
     expect(KIRA_SOURCE_OF_FUNDS).toHaveLength(11);
     expect(KIRA_ACCOUNT_PURPOSES).toHaveLength(14);
@@ -275,13 +371,19 @@ describe('kira field aliasing', () => {
     ['body.source_of_funds', 'sourceOfFunds'],
     ['missing_fields:account_purpose', 'accountPurpose'],
     ['residential_address.postal_code', 'address.postalCode'],
+    ['identifying_information', 'taxIds'],
+    ['identifying_information.0.number', 'taxIds'],
+    ['body.identifying_information.1.issuing_country', 'taxIds'],
+    ['missing_fields:identifying_information', 'taxIds'],
   ])('%s → %s', (kira, canonical) => {
     expect(kiraFieldToCanonical(kira)).toBe(canonical);
   });
 
   it('returns undefined for names that are not Kira user fields', () => {
     expect(kiraFieldToCanonical('required')).toBeUndefined();
-    expect(kiraFieldToCanonical('identifying_information')).toBeUndefined();
+    expect(kiraFieldToCanonical('identifying_information:file_proof_of_address')).toBeUndefined();
+    expect(kiraFieldToCanonical('tax_id')).toBeUndefined();
+    expect(kiraFieldToCanonical('middle_name')).toBeUndefined();
   });
 
   it('maps "Missing required field: source_of_funds" to missing_data on sourceOfFunds', () => {
@@ -290,6 +392,12 @@ describe('kira field aliasing', () => {
       field: 'sourceOfFunds',
       providerText: 'Missing required field: source_of_funds',
     });
+  });
+
+  it('maps a reason naming identifying_information to missing_data on taxIds', () => {
+    expect(
+      mapKiraReason(createReasonMapper(), 'Missing required field: identifying_information'),
+    ).toMatchObject({ code: 'missing_data', field: 'taxIds' });
   });
 
   it('leaves other reason codes alone', () => {
@@ -310,10 +418,22 @@ describe('kira field aliasing', () => {
         },
         { path: ['address_city'], message: 'Required', code: 'invalid_type' },
         { path: 'email', message: 'Invalid email ana@example.com', code: 'invalid_string' },
+        {
+          path: ['identifying_information', 0, 'issuing_country'],
+          message: 'Invalid',
+          code: 'invalid_string',
+        },
       ],
     });
-    expect(p.details.map((d) => d.field)).toEqual(['sourceOfFunds', 'address.city', 'email']);
-    expect(p.summary).toBe('invalid request data (fields: sourceOfFunds, address.city, email)');
+    expect(p.details.map((d) => d.field)).toEqual([
+      'sourceOfFunds',
+      'address.city',
+      'email',
+      'taxIds',
+    ]);
+    expect(p.summary).toBe(
+      'invalid request data (fields: sourceOfFunds, address.city, email, taxIds)',
+    );
     expect(JSON.stringify(p)).not.toMatch(/lottery|ana@example\.com/);
   });
 

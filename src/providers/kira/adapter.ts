@@ -3,12 +3,11 @@
  * adoption on 409, status gating on `status`, remediation by PUT + re-issued verification,
  * webhook verification and normalisation.
  */
-import { z } from 'zod';
 import { hasField, type Applicant } from '../../kyc/applicant.js';
 import type { ReasonMapper } from '../../kyc/reasons.js';
 import type { Reason } from '../../kyc/types.js';
 import type { Clock } from '../../lib/clock.js';
-import type { FetchFn, HttpObserver, HttpResponse } from '../../lib/http.js';
+import type { FetchFn, HttpObserver } from '../../lib/http.js';
 import { PermanentError, RetryableError } from '../errors.js';
 import type {
   ProviderAdapter,
@@ -16,11 +15,13 @@ import type {
   ProviderUserState,
   RemediationInput,
 } from '../provider-adapter.js';
+import { adoptOwnUser } from './adopt.js';
 import { createKiraClient, isOk, type KiraClient } from './client.js';
 import { kiraFieldsFor, kiraValue, type KiraField } from './fields.js';
 import { buildCreatePayload, buildUpdatePayload } from './payload.js';
 import { preflightKira, unmappableCountries } from './preflight.js';
 import { mapKiraStatus } from './status.js';
+import { readUser, type KiraUserRecord } from './user-record.js';
 import { parseKiraWebhook, verifyKiraSignature } from './webhook.js';
 
 export interface KiraAdapterDeps {
@@ -38,63 +39,20 @@ export interface KiraAdapterDeps {
   observe?: HttpObserver;
   /** A 429 with a Retry-After up to this long is waited out once in-process (default 0). */
   maxRateLimitWaitMs?: number;
+  /** The account's allowance (KIRA_RATE_LIMIT); default 20 requests/s, Kira's documented limit. */
+  rateLimitPerSecond?: number;
 }
 
-const UserRecord = z.looseObject({
-  user_id: z.string().min(1).optional(),
-  id: z.string().min(1).optional(),
-  status: z.string().min(1).optional(),
-  external_id: z.string().optional(),
-});
-type UserRecord = z.infer<typeof UserRecord>;
-
-/** Kira may or may not wrap bodies in `{message, data}`; accept both. */
-function unwrap(json: unknown): unknown {
-  if (json !== null && typeof json === 'object' && !Array.isArray(json) && 'data' in json) {
-    return json.data;
-  }
-  return json;
-}
-
-function readUser(res: HttpResponse, operation: string): UserRecord & { userId: string } {
-  const parsed = UserRecord.safeParse(unwrap(res.json));
-  const userId = parsed.success ? (parsed.data.user_id ?? parsed.data.id) : undefined;
-  if (!parsed.success || userId === undefined) {
-    throw new RetryableError(
-      `Kira ${operation} answered HTTP ${res.status} without a user id`,
-      res.status,
-    );
-  }
-  return { ...parsed.data, userId };
-}
-
-/** The first listed user, if it is really ours (a list that ignored the filter is not trusted). */
-function firstListed(
-  json: unknown,
-  externalId: string,
-): (UserRecord & { userId: string }) | undefined {
-  const body = unwrap(json);
-  const nested = body !== null && typeof body === 'object' ? (body as Record<string, unknown>) : {};
-  const list: unknown = Array.isArray(body)
-    ? body
-    : (nested.users ?? nested.items ?? nested.results);
-  if (!Array.isArray(list)) return undefined;
-  const parsed = UserRecord.safeParse(list[0]);
-  if (!parsed.success) return undefined;
-  const userId = parsed.data.user_id ?? parsed.data.id;
-  if (userId === undefined) return undefined;
-  if (parsed.data.external_id !== undefined && parsed.data.external_id !== externalId) {
-    return undefined;
-  }
-  return { ...parsed.data, userId };
-}
-
-/** Kira fields to PUT: those named by `missing_data` reasons that the applicant now has. */
-export function remediationFields(a: Applicant, reasons: readonly Reason[]): KiraField[] {
+/**
+ * Kira fields to PUT: those named by `missing_data` reasons that the applicant now has, and those
+ * of applicant fields supplied since Kira last received the applicant (`changed`: an operator's
+ * correction, e.g. a new identity document). PUT writes only the fields sent.
+ */
+export function remediationFields(a: Applicant, reasons: readonly Reason[], changed: readonly string[] = []): KiraField[] {
   const out = new Map<string, KiraField>();
-  for (const r of reasons) {
-    if (r.code !== 'missing_data' || !r.field || !hasField(a, r.field)) continue;
-    for (const f of kiraFieldsFor(r.field)) {
+  const paths = [...reasons.flatMap((r) => (r.code === 'missing_data' && r.field && hasField(a, r.field) ? [r.field] : [])), ...changed];
+  for (const path of paths) {
+    for (const f of kiraFieldsFor(path)) {
       if (!f.createOnly && kiraValue(a, f) !== undefined) out.set(f.kira, f);
     }
   }
@@ -107,7 +65,8 @@ export function createKiraAdapter(deps: KiraAdapterDeps): ProviderAdapter {
   const client = createKiraClient(deps);
   return {
     id: 'kira',
-    rateLimit: { max: 20, durationMs: 1000 },
+    rateLimit: { max: deps.rateLimitPerSecond ?? 20, durationMs: 1000 },
+    webhooks: true,
     preflight: preflightKira,
     createUser: (a, ctx) => createUser(client, a, ctx),
     getUser: (providerUserId, ctx) => getUser(client, providerUserId, ctx.signal),
@@ -161,35 +120,12 @@ async function createUser(
     return { providerUserId: user.userId, providerStatus: statusOf(user), adopted: false };
   }
   // 409: the key was used before (e.g. the create committed and its answer was lost). Adopt the
-  // user that exists for this external_id; never create a second one.
-  if (res.status === 409) return adopt(client, a.externalId, ctx.signal);
+  // user that is positively this applicant's (adopt.ts); never create a second one.
+  if (res.status === 409) return adoptOwnUser(client, a.externalId, ctx.signal);
   throw client.toError(res, 'create_user');
 }
 
-async function adopt(
-  client: KiraClient,
-  externalId: string,
-  signal: AbortSignal,
-): Promise<ProviderUser> {
-  const query = `external_id=${encodeURIComponent(externalId)}&limit=1`;
-  const res = await client.send({
-    method: 'GET',
-    path: `/v1/users?${query}`,
-    operation: 'find_user',
-    signal,
-  });
-  if (!isOk(res)) throw client.toError(res, 'find_user');
-  const user = firstListed(res.json, externalId);
-  if (!user) {
-    throw new PermanentError(
-      'Kira create_user answered 409 (idempotency key reused) and no user with this external_id exists; not creating a second user',
-      409,
-    );
-  }
-  return { providerUserId: user.userId, providerStatus: statusOf(user), adopted: true };
-}
-
-function statusOf(user: UserRecord): string | undefined {
+function statusOf(user: KiraUserRecord): string | undefined {
   return user.status === undefined ? undefined : mapKiraStatus(user.status).providerStatus;
 }
 
@@ -199,7 +135,7 @@ async function remediate(
   ctx: { idempotencyKey: string; signal: AbortSignal },
 ): Promise<string> {
   const steps: string[] = [];
-  const fields = remediationFields(input.applicant, input.reasons);
+  const fields = remediationFields(input.applicant, input.reasons, input.changedFields);
   if (fields.length > 0) {
     const body = buildUpdatePayload(input.applicant, fields);
     const res = await client.send({
@@ -212,17 +148,38 @@ async function remediate(
     if (!isOk(res)) throw client.toError(res, 'update_user');
     steps.push(`PUT ${Object.keys(body).join(', ')}`);
   }
+  steps.push(await reissue(client, input.providerUserId, ctx));
+  return steps.join('; ');
+}
+
+/**
+ * `POST /v1/users/{id}/verifications`, and what its answer means. The re-issue is documented for
+ * "a user that came back REJECTED" (PROVIDERS.md §5 rule 14):
+ * - 2xx: re-issued; 409 on our key: this re-issue happened before (an earlier answer was lost);
+ * - 400/422 (the answer for another status is undocumented): when the user is no longer REJECTED
+ *   (a verification is running, or was decided meanwhile, e.g. by the Kira contact), there is
+ *   nothing to re-issue and the webhook or the poll decides; while it is still REJECTED, the
+ *   refusal stands;
+ * - anything else: classified as usual (5xx retried, 429 waited out, other 4xx permanent).
+ */
+async function reissue(
+  client: KiraClient,
+  providerUserId: string,
+  ctx: { idempotencyKey: string; signal: AbortSignal },
+): Promise<string> {
   const res = await client.send({
     method: 'POST',
-    path: `${userPath(input.providerUserId)}/verifications`,
+    path: `${userPath(providerUserId)}/verifications`,
     body: { type: 'api' },
     idempotencyKey: ctx.idempotencyKey,
     operation: 'reissue_verification',
     signal: ctx.signal,
   });
-  // 409 on the re-issue key: this re-issue already happened (an earlier attempt's answer was lost).
-  if (res.status === 409) steps.push('verification already re-issued');
-  else if (isOk(res)) steps.push('verification re-issued');
-  else throw client.toError(res, 'reissue_verification');
-  return steps.join('; ');
+  if (isOk(res)) return 'verification re-issued';
+  if (res.status === 409) return 'verification already re-issued';
+  const refusal = client.toError(res, 'reissue_verification');
+  if (res.status !== 400 && res.status !== 422) throw refusal;
+  const current = await getUser(client, providerUserId, ctx.signal);
+  if (current.outcome === 'rejected') throw refusal;
+  return `verification not re-issued: the Kira user is ${current.providerStatus}, no longer REJECTED`;
 }

@@ -1,11 +1,12 @@
 /**
- * Canonical applicant → Kira's flat snake_case user payload (`POST /v1/users`, `PUT /v1/users/{id}`).
+ * Canonical applicant → Kira's snake_case user payload (`POST /v1/users`, `PUT /v1/users/{id}`):
+ * flat fields plus the `identifying_information[]` list (fields.ts decides which keys exist).
  * Undefined values are omitted; countries go out as ISO-3.
  */
 import type { Applicant } from '../../kyc/applicant.js';
-import { KIRA_FIELDS, kiraValue, type KiraField } from './fields.js';
+import { KIRA_FIELDS, kiraValue, type KiraField, type KiraValue } from './fields.js';
 
-export type KiraPayload = Record<string, string | boolean>;
+export type KiraPayload = Record<string, KiraValue>;
 
 /** The create body: `type: individual` plus every field the applicant has. */
 export function buildCreatePayload(a: Applicant): KiraPayload {

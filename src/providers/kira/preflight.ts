@@ -80,6 +80,7 @@ export function unmappableCountries(a: Applicant): PreflightProblem[] {
   }));
 }
 
+/** Conversions that turn an ISO-2 country into ISO-3 (tax ids carry their issuing country). */
 function isCountry(convert: string): boolean {
-  return convert === 'iso3' || convert === 'firstIso3';
+  return convert === 'iso3' || convert === 'firstIso3' || convert === 'taxIds';
 }

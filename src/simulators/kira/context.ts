@@ -16,6 +16,7 @@ export interface SimContext {
   password: string;
   tokenTtlSeconds: number;
   idempotencyReplay: 'replay' | 'conflict';
+  listItemsCarryExternalId: boolean;
   clock: Clock;
   random: () => number;
   state: KiraState;
@@ -72,6 +73,7 @@ export function createSimContext(o: KiraSimulatorOptions): SimContext {
     webhooks,
     autoRejectDelayMs: o.autoRejectDelayMs ?? 1500,
     verifyDelayMs: o.verifyDelayMs ?? 1500,
+    // DESIGN.md's outcome table, not the sandbox's "no auto-verify" (see the option's TSDoc).
     autoVerify: o.autoVerify ?? true,
   });
   const rate = o.rateLimit === undefined ? { perSecond: 20, burst: 50 } : o.rateLimit;
@@ -81,6 +83,7 @@ export function createSimContext(o: KiraSimulatorOptions): SimContext {
     password: o.password,
     tokenTtlSeconds: o.tokenTtlSeconds ?? 3600,
     idempotencyReplay: o.idempotencyReplay ?? 'replay',
+    listItemsCarryExternalId: o.listItemsCarryExternalId ?? true,
     clock,
     random,
     state,

@@ -2,9 +2,10 @@
  * Verification outcomes, decided by the applicant's data (DESIGN.md outcome table), and the
  * engine that applies them after a delay and emits the matching webhooks.
  *
- * Deterministic quirks, keyed on the user's creation order `seq`, exercise "gate on status":
- * every 4th user reads `REVIEW` (undocumented) instead of `VERIFYING` while pending, and every 3rd
- * verified user keeps `verification_status: in_review` next to `status: VERIFIED`.
+ * Deterministic quirks, keyed on the user's creation order `seq`, exercise "gate on status"
+ * (PROVIDERS.md §5 rule 13): while pending, users 2, 6, 10, … read `ACTIVE` and users 4, 8, 12, …
+ * read `REVIEW` (both undocumented) instead of `VERIFYING`, and every 3rd verified user keeps
+ * `verification_status: in_review` next to `status: VERIFIED`.
  */
 import type { TaskTracker } from '../shared/tasks.js';
 import type { KiraState } from './state.js';
@@ -61,8 +62,10 @@ export function decide(fields: Readonly<Record<string, unknown>>, attempt: numbe
   return { kind: 'verify' };
 }
 
+/** The status a user reads while a verification runs (see the quirks above). */
 export function pendingStatus(user: SimUser): KiraUserStatus {
-  return user.seq % 4 === 0 ? 'REVIEW' : 'VERIFYING';
+  if (user.seq % 4 === 0) return 'REVIEW';
+  return user.seq % 4 === 2 ? 'ACTIVE' : 'VERIFYING';
 }
 
 function verifiedVerificationStatus(user: SimUser): KiraVerificationStatus {

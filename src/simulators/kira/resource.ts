@@ -8,7 +8,6 @@ import type { SimUser } from './types.js';
 
 const FLAT_FIELDS = [
   'first_name',
-  'middle_name',
   'last_name',
   'email',
   'phone',
@@ -19,8 +18,7 @@ const FLAT_FIELDS = [
   'document_type',
   'document_number',
   'document_country',
-  'document_expiration_date',
-  'tax_id',
+  'identifying_information',
   'source_of_funds',
   'account_purpose',
   'employment_status',
@@ -42,7 +40,6 @@ export function toResource(u: SimUser): Record<string, unknown> {
     ...Object.fromEntries(FLAT_FIELDS.map((k) => [k, get(k)])),
     residential_address: {
       street_line_1: get('address_street'),
-      street_line_2: get('address_street2'),
       city: get('address_city'),
       subdivision: get('address_state'),
       postal_code: get('address_zip_code'),

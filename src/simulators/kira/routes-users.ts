@@ -1,5 +1,6 @@
 /**
- * `/v1/users` routes: create (idempotent), list, get, partial PUT, and re-issue verification.
+ * `/v1/users` routes: create (idempotent), list, get, partial PUT, and re-issue verification
+ * (REJECTED users only, PROVIDERS.md §5 rule 14).
  */
 import { randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
@@ -70,7 +71,10 @@ function listUsers(ctx: SimContext, req: Request, res: Response): void {
   const matching = [...ctx.state.users.values()].filter(
     (u) => externalId === undefined || u.externalId === externalId,
   );
-  res.json({ data: matching.slice(0, limit).map(toResource), count: matching.length });
+  const items = matching.slice(0, limit).map(toResource);
+  // The list shape is [UNKNOWN]: with the switch off, items name no external_id (GET by id still does).
+  if (!ctx.listItemsCarryExternalId) for (const item of items) delete item.external_id;
+  res.json({ data: items, count: matching.length });
 }
 
 function updateUser(ctx: SimContext, req: Request, res: Response): void {
@@ -95,8 +99,14 @@ function reissueVerification(ctx: SimContext, req: Request, res: Response): void
   if (!user) return;
   const v = validate(ReissueSchema, req.body);
   if (!v.ok) return void res.status(400).json(v.body);
-  if (user.status === 'VERIFIED') {
-    res.status(409).json({ code: 'invalid_state', message: 'User is already VERIFIED' });
+  // Rule 14: the re-issue is for "a user that came back REJECTED". Any other status is refused as a
+  // business error (the answer is not documented [INF]; 409 is kept for a reused key, and nothing
+  // is remembered under the key, so it stays usable once the user is REJECTED).
+  if (user.status !== 'REJECTED') {
+    res.status(400).json({
+      code: 'validation_error',
+      message: `Verification can only be re-issued for a REJECTED user (status is ${user.status})`,
+    });
     return;
   }
   ctx.outcomes.start(user);

@@ -4,8 +4,12 @@
 import type { Clock } from '../../lib/clock.js';
 import type { SimFaults } from '../shared/faults.js';
 
-/** `status` is Kira's gate field; `REVIEW` is one of the undocumented values seen in real tenants. */
-export type KiraUserStatus = 'CREATED' | 'VERIFYING' | 'REVIEW' | 'VERIFIED' | 'REJECTED';
+/**
+ * `status` is Kira's gate field; `REVIEW` and `ACTIVE` are the undocumented values seen in real
+ * tenants (PROVIDERS.md §2.6), both non-terminal.
+ */
+export type KiraUserStatus =
+  'CREATED' | 'VERIFYING' | 'REVIEW' | 'ACTIVE' | 'VERIFIED' | 'REJECTED';
 
 /** Advisory only: it can contradict `status` (e.g. REJECTED + unverified, VERIFIED + in_review). */
 export type KiraVerificationStatus =
@@ -32,8 +36,18 @@ export interface KiraSimulatorOptions {
   autoRejectDelayMs?: number;
   /** Delay before a complete user is verified; default 1500 ms. */
   verifyDelayMs?: number;
-  /** Verify complete users by themselves (default true); false = wait for `flip`. */
+  /**
+   * Verify complete users by themselves (default true); false = wait for `flip`, as Kira's sandbox
+   * does (PROVIDERS.md §5 rule 13: "no auto-verify by default"). The shipped default follows
+   * DESIGN.md's outcome table instead ("complete → verified after a short delay"): DESIGN wins for
+   * the simulator `npm start` and the tests run, so a complete onboarding finishes on its own.
+   */
   autoVerify?: boolean;
+  /**
+   * Whether `GET /v1/users` list items carry `external_id` (default true). Kira's list shape is
+   * [UNKNOWN] (§2.4): false answers items without it, while `GET /v1/users/{id}` keeps it.
+   */
+  listItemsCarryExternalId?: boolean;
   faults?: Partial<SimFaults>;
   /** Per account; default 20/s with a burst of 50. `false` disables the limiter. */
   rateLimit?: { perSecond: number; burst: number } | false;

@@ -42,11 +42,30 @@ const iso3 = z.string().regex(ISO3, 'Expected an ISO 3166-1 alpha-3 country code
 const date = z.string().regex(DATE, 'Expected a date in YYYY-MM-DD format');
 const text = z.string().min(1);
 
-/** Fields that create and PUT share (PUT writes only the ones sent). */
+/**
+ * `identifying_information[]` entries holding a tax id. Only the array and its `type` (`ssn`, or
+ * `tax_id` for international) are documented (PROVIDERS.md §2.4); the inner names
+ * `issuing_country` / `number` are inferred [INF], as in the adapter. An `ssn` issued outside the
+ * USA is refused ("don't send ssn for non-US individuals").
+ */
+const identifyingInformation = z
+  .array(
+    z
+      .strictObject({ type: z.enum(['ssn', 'tax_id']), issuing_country: iso3, number: text })
+      .refine((e) => e.type !== 'ssn' || e.issuing_country === 'USA', {
+        message: "type 'ssn' is for a US tax id; use 'tax_id' for other countries",
+        path: ['type'],
+      }),
+  )
+  .min(1, 'Expected at least one entry');
+
+/**
+ * Fields that create and PUT share (PUT writes only the ones sent): the documented ones only, so
+ * that anything else is answered `400 "Unrecognized key(s)"` as Kira does ([3P]).
+ */
 const userFields = {
   first_name: text,
   last_name: text,
-  middle_name: text,
   email: z.email('Invalid email address'),
   phone: z.string().regex(/^\+?[1-9]\d{1,14}$/, 'Expected a phone number in E.164 format'),
   birth_date: date,
@@ -54,7 +73,6 @@ const userFields = {
   language: z.enum(['en', 'es']),
   nationality: iso3,
   address_street: text,
-  address_street2: z.string(),
   address_city: text,
   address_state: text,
   address_zip_code: text,
@@ -62,8 +80,7 @@ const userFields = {
   document_type: text,
   document_number: text,
   document_country: iso3,
-  document_expiration_date: date,
-  tax_id: text,
+  identifying_information: identifyingInformation,
   source_of_funds: z.enum(SOURCES_OF_FUNDS),
   account_purpose: z.enum(ACCOUNT_PURPOSES),
   employment_status: text,
