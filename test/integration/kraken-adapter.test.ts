@@ -14,8 +14,12 @@ import { systemClock } from '../../src/lib/clock.js';
 import { PermanentError } from '../../src/providers/errors.js';
 import {
   createKrakenAdapter,
+  createKrakenClient,
   createLocalNonceSource,
+  createMemoryLedger,
   signKrakenRequest,
+  type KrakenLedger,
+  type KrakenNonceSource,
 } from '../../src/providers/kraken/index.js';
 import type { ProviderAdapter, RawWebhook } from '../../src/providers/provider-adapter.js';
 import {
@@ -45,16 +49,41 @@ async function simulator(opts: Partial<KrakenSimulatorOptions> = {}): Promise<Kr
   return sim;
 }
 
-function adapterFor(sim: KrakenSimulator, timeoutMs = 2_000): ProviderAdapter {
+/**
+ * An adapter on its own nonce source and ledger unless given: a fresh ledger is "another process
+ * that never saw the first create's answer" (the duplicate path).
+ */
+function adapterFor(
+  sim: KrakenSimulator,
+  opts: {
+    timeoutMs?: number;
+    nonces?: KrakenNonceSource;
+    ledger?: KrakenLedger;
+    fetch?: typeof fetch;
+  } = {},
+): ProviderAdapter {
   return createKrakenAdapter({
     baseUrl: sim.url,
     apiKey: API_KEY,
     apiSecret: API_SECRET,
     webhookSecrets: [HOOK_SECRET],
-    nonces: createLocalNonceSource(systemClock),
+    nonces: opts.nonces ?? createLocalNonceSource(systemClock),
+    ...(opts.ledger ? { ledger: opts.ledger } : {}),
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
     clock: systemClock,
     reasons: createReasonMapper(),
-    timeoutMs,
+    timeoutMs: opts.timeoutMs ?? 2_000,
+  });
+}
+
+/** A signed client on the same nonce source as an adapter (one API key: one nonce sequence). */
+function clientFor(sim: KrakenSimulator, nonces: KrakenNonceSource) {
+  return createKrakenClient({
+    baseUrl: sim.url,
+    apiKey: API_KEY,
+    apiSecret: API_SECRET,
+    nonces,
+    clock: systemClock,
   });
 }
 
@@ -83,6 +112,12 @@ function applicant(overrides: Partial<Applicant> = {}): Applicant {
     taxIds: [{ id: '12345678901', country: 'DE' }],
     occupation: 'computers_and_it',
     tosVersionAccepted: 3,
+    identityDocument: {
+      type: 'passport',
+      number: 'C01X00T47',
+      country: 'DE',
+      expiresOn: '2030-01-01',
+    },
     ...overrides,
   };
 }
@@ -194,17 +229,50 @@ describe('Kraken adapter ↔ simulator', () => {
 
   it('adopts the IIBAN a duplicate external_id answer carries, and never creates a second user', async () => {
     const sim = await simulator({ duplicateExternalId: 'conflict_with_iiban', autoVerify: false });
-    const adapter = adapterFor(sim);
     const a = applicant();
-    const first = await adapter.createUser(a, ctx());
-    const again = await adapter.createUser(a, ctx());
+    const job = ctx(); // a retried job: the same idempotency key
+    const first = await adapterFor(sim).createUser(a, job);
+    // Another process that never got the first answer: its create meets the duplicate answer.
+    const again = await adapterFor(sim).createUser(a, job);
     expect(again).toEqual({
       providerUserId: first.providerUserId,
       providerStatus: 'onboarding',
       adopted: true,
     });
     expect(sim.users()).toHaveLength(1);
-    expect(sim.requests().map((r) => r.status)).toEqual([201, 409]);
+    expect(sim.requests().map((r) => `${r.method} ${r.path.split('/')[2]} ${r.status}`)).toEqual([
+      'POST users 201',
+      'POST verifications 200',
+      'POST users 409',
+      'POST verifications 200',
+    ]);
+    // The verification carries the job's key as external_verification_id: submitted once.
+    expect(sim.users()[0]!.verifications).toHaveLength(1);
+  });
+
+  it('a retry whose create was answered never posts the user again (the ledger has the IIBAN)', async () => {
+    const sim = await simulator({ autoVerify: false });
+    // The network fails the first verification submission, after the user was created.
+    let failNext = true;
+    const flaky: typeof fetch = (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (failNext && url.includes('/b2b/verifications/')) {
+        failNext = false;
+        return Promise.reject(new TypeError('fetch failed'));
+      }
+      return fetch(input, init);
+    };
+    const adapter = adapterFor(sim, { fetch: flaky });
+    const a = applicant();
+    const job = ctx();
+    await expect(adapter.createUser(a, job)).rejects.toMatchObject({ name: 'RetryableError' });
+    const retried = await adapter.createUser(a, job);
+    expect(retried).toMatchObject({ providerUserId: sim.users()[0]!.iiban, adopted: true });
+    expect(sim.requests().map((r) => `${r.method} ${r.path.split('/')[2]} ${r.status}`)).toEqual([
+      'POST users 201',
+      'POST verifications 200',
+    ]);
+    expect(sim.users()).toHaveLength(1);
   });
 
   it('stops with a PermanentError naming externalId when the duplicate answer has no IIBAN', async () => {
@@ -212,10 +280,11 @@ describe('Kraken adapter ↔ simulator', () => {
       duplicateExternalId: 'conflict_without_iiban',
       autoVerify: false,
     });
-    const adapter = adapterFor(sim);
     const a = applicant();
-    await adapter.createUser(a, ctx());
-    const err = await adapter.createUser(a, ctx()).catch((e: unknown) => e);
+    await adapterFor(sim).createUser(a, ctx());
+    const err = await adapterFor(sim)
+      .createUser(a, ctx())
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PermanentError);
     expect((err as PermanentError).message).toMatch(/already exists.*not creating a second user/);
     expect((err as PermanentError).details).toEqual([
@@ -241,6 +310,7 @@ describe('Kraken adapter ↔ simulator', () => {
         applicant: fixed,
         reasons: rejected.reasons,
         attempt: 1,
+        changedFields: [],
       },
       ctx(),
     );
@@ -251,18 +321,6 @@ describe('Kraken adapter ↔ simulator', () => {
     expect(await adapter.getUser(user.providerUserId, ctx())).toMatchObject({
       outcome: 'verified',
     });
-    // Nothing to PATCH for a sanctions match: no call, a clear permanent error.
-    await expect(
-      adapter.remediate(
-        {
-          providerUserId: user.providerUserId,
-          applicant: fixed,
-          reasons: [{ code: 'session_expired', providerText: 'x' }],
-          attempt: 2,
-        },
-        ctx(),
-      ),
-    ).rejects.toThrow(/no profile field to update/);
   });
 
   it('carries seed-schema validation errors as field problems on canonical paths', async () => {
@@ -287,6 +345,12 @@ describe('Kraken adapter ↔ simulator', () => {
     await expect(adapter.createUser(applicant(), ctx())).rejects.toMatchObject({
       name: 'RetryableError',
     });
+    sim.setFaults({ error: 0, requestTimeout: 1 });
+    await expect(adapter.createUser(applicant(), ctx())).rejects.toMatchObject({
+      name: 'RetryableError',
+      status: 408,
+    });
+    sim.setFaults({ requestTimeout: 0 });
     sim.setFaults({ error: 0, ratelimit: 1 });
     await expect(adapter.createUser(applicant(), ctx())).rejects.toMatchObject({
       name: 'RateLimitedError',
@@ -500,5 +564,199 @@ describe('Kraken simulator webhooks', () => {
     await sim.idle();
     expect(headers[0]).toMatch(/^t=\d+,v1=[0-9a-f]{64},v1=[0-9a-f]{64}$/);
     expect(sim.deliveries()[0]!.status).toBe(202);
+  });
+});
+
+describe('Kraken remediation: PATCH exactly what differs from what Kraken holds', () => {
+  const patches = (sim: KrakenSimulator) =>
+    sim
+      .requests()
+      .filter((r) => r.method === 'PATCH')
+      .map((r) => r.bodyKeys);
+  const verifications = (sim: KrakenSimulator, iiban: string) =>
+    sim.users().find((u) => u.iiban === iiban)!.verifications;
+
+  it('an operator-corrected name (identity_mismatch) is PATCHed as full_name and the verification re-submitted', async () => {
+    const sim = await simulator({ autoVerify: false });
+    const adapter = adapterFor(sim);
+    const a = applicant({ lastName: 'Mustermnan' });
+    const user = await adapter.createUser(a, ctx());
+    const fixed = { ...a, lastName: 'Mustermann' };
+    const detail = await adapter.remediate(
+      {
+        providerUserId: user.providerUserId,
+        applicant: fixed,
+        reasons: [{ code: 'identity_mismatch', providerText: 'name does not match document' }],
+        attempt: 1,
+        changedFields: [],
+      },
+      ctx(),
+    );
+    expect(detail).toBe('PATCH full_name; verification re-submitted');
+    expect(patches(sim)).toEqual([['full_name']]);
+    const held = sim.users()[0]!.fields.full_name as { last_name: string };
+    expect(held.last_name).toBe('Mustermann');
+    expect(verifications(sim, user.providerUserId)).toHaveLength(2);
+    // Retried (same key) after the PATCH went through: nothing differs now, no second PATCH,
+    // and the same verification (external_verification_id) is not submitted twice.
+    const retry = ctx();
+    const input = {
+      providerUserId: user.providerUserId,
+      applicant: fixed,
+      reasons: [{ code: 'identity_mismatch' as const, providerText: 'x' }],
+      attempt: 2,
+      changedFields: [],
+    };
+    expect(await adapter.remediate(input, retry)).toBe(
+      'no profile field differs from what Kraken holds; verification re-submitted',
+    );
+    expect(await adapter.remediate(input, retry)).toBe(
+      'no profile field differs from what Kraken holds; verification re-submitted',
+    );
+    expect(patches(sim)).toEqual([['full_name']]);
+    expect(verifications(sim, user.providerUserId)).toHaveLength(3);
+  });
+
+  it('a session reason with nothing changed re-submits the verification only (no PATCH, no error)', async () => {
+    const sim = await simulator({ autoVerify: false });
+    const adapter = adapterFor(sim);
+    const a = applicant();
+    const user = await adapter.createUser(a, ctx());
+    const detail = await adapter.remediate(
+      {
+        providerUserId: user.providerUserId,
+        applicant: a,
+        reasons: [{ code: 'session_expired', providerText: 'verification_session_expired' }],
+        attempt: 1,
+        changedFields: [],
+      },
+      ctx(),
+    );
+    expect(detail).toBe(
+      'no profile field differs from what Kraken holds; verification re-submitted',
+    );
+    expect(patches(sim)).toEqual([]);
+    expect(verifications(sim, user.providerUserId)).toHaveLength(2);
+  });
+
+  it('missing data that Kraken already has the value of: a clear PermanentError, no call', async () => {
+    const sim = await simulator({ autoVerify: false });
+    const adapter = adapterFor(sim);
+    const a = applicant();
+    const user = await adapter.createUser(a, ctx());
+    const before = sim.requests().length;
+    const err = await adapter
+      .remediate(
+        {
+          providerUserId: user.providerUserId,
+          applicant: a,
+          reasons: [
+            { code: 'missing_data', field: 'taxIds', providerText: 'missing_field: tax_ids' },
+          ],
+          attempt: 1,
+          changedFields: [],
+        },
+        ctx(),
+      )
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermanentError);
+    expect((err as Error).message).toMatch(
+      /missing data \(taxIds\).*already has the value Kraken was sent.*check the field with Kraken/,
+    );
+    expect(sim.requests()).toHaveLength(before);
+  });
+
+  it('an adopted user (what Kraken holds is unknown) gets every updatable field once, then only changes', async () => {
+    const sim = await simulator({ duplicateExternalId: 'conflict_with_iiban', autoVerify: false });
+    const a = applicant();
+    await adapterFor(sim).createUser(a, ctx());
+    const ledger = createMemoryLedger();
+    const other = adapterFor(sim, { ledger });
+    const user = await other.createUser(a, ctx());
+    expect(user.adopted).toBe(true);
+    const reasons = [{ code: 'identity_mismatch' as const, providerText: 'x' }];
+    await other.remediate(
+      { providerUserId: user.providerUserId, applicant: a, reasons, attempt: 1, changedFields: [] },
+      ctx(),
+    );
+    expect(patches(sim)).toEqual([
+      [
+        'tos_version_accepted',
+        'full_name',
+        'date_of_birth',
+        'residence',
+        'phone',
+        'nationalities',
+        'occupation',
+        'tax_ids',
+      ],
+    ]);
+    await other.remediate(
+      {
+        providerUserId: user.providerUserId,
+        applicant: { ...a, phone: '+4915199999999' },
+        reasons,
+        attempt: 2,
+      },
+      ctx(),
+    );
+    expect(patches(sim).at(-1)).toEqual(['phone']);
+  });
+
+  it('a 409 that does not name the external id is not a duplicate: classified (permanent), nothing adopted', async () => {
+    const sim = await simulator({ autoVerify: false });
+    const conflict: typeof fetch = (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (init?.method === 'POST' && url.endsWith('/b2b/users')) {
+        return Promise.resolve(
+          Response.json(
+            { error: ['EGeneral:Conflict'], result: { user: 'AA00 TEST EXAM PLE1' } },
+            { status: 409 },
+          ),
+        );
+      }
+      return fetch(input, init);
+    };
+    const err = await adapterFor(sim, { fetch: conflict })
+      .createUser(applicant(), ctx())
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      name: 'PermanentError',
+      status: 409,
+      message: expect.stringContaining('EGeneral:Conflict'),
+    });
+    expect(sim.requests()).toHaveLength(0);
+  });
+
+  it('signs and sends the multipart verification exactly (the simulator checks API-Sign over the raw bytes)', async () => {
+    const sim = await simulator({ autoVerify: false });
+    const nonces = createLocalNonceSource(systemClock);
+    const adapter = adapterFor(sim, { nonces });
+    const user = await adapter.createUser(
+      applicant({ identityDocument: { type: 'id_card', number: 'L01X00T47', country: 'DE' } }),
+      ctx(),
+    );
+    const v = verifications(sim, user.providerUserId);
+    expect(v).toEqual([
+      expect.objectContaining({
+        type: 'identity_document',
+        metadata: expect.objectContaining({
+          document_type: 'id_card',
+          document_number: 'L01X00T47',
+          issuing_country: 'DE',
+        }),
+      }),
+    ]);
+    const rec = sim.requests().find((r) => r.path.startsWith('/b2b/verifications/'))!;
+    expect(rec).toMatchObject({ status: 200, bodyKeys: ['type', 'metadata'] });
+    expect(rec.path).toBe(`/b2b/verifications/${user.providerUserId.replaceAll(' ', '%20')}`);
+    // The same client, unsigned-body tampering: a different body under the same signature is refused.
+    const res = await clientFor(sim, nonces).send({
+      method: 'POST',
+      path: `/b2b/verifications/${encodeURIComponent(user.providerUserId)}`,
+      raw: { body: 'not multipart', contentType: 'text/plain' },
+      operation: 'test',
+    });
+    expect(res.status).toBe(400);
   });
 });

@@ -4,7 +4,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { offsetClock, systemClock, type Clock } from '../../src/lib/clock.js';
 import { createLogger } from '../../src/lib/logger.js';
@@ -16,7 +15,7 @@ import {
   type KrakenSimulatorOptions,
 } from '../../src/simulators/kraken/index.js';
 import { nonceKeys } from '../../src/store/nonce.js';
-import { dropPrefix } from '../helpers/redis.js';
+import { connectRedis, dropPrefix } from '../helpers/redis.js';
 import { applicant as baseApplicant, testConfig, TOKEN } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -98,7 +97,7 @@ async function krakenStack(
       await svc.close();
       await sim.close();
       await dropPrefix(config.QUEUE_PREFIX, config.REDIS_URL);
-      const r = new Redis(config.REDIS_URL);
+      const r = connectRedis(config.REDIS_URL);
       await r.del(...Object.values(nonceKeys(apiKey)));
       r.disconnect();
     },
@@ -193,6 +192,38 @@ describe('Kraken onboarding end to end', () => {
     expect(clock.now().getTime()).toBeLessThan(Date.parse(deadline));
   });
 
+  it('with a daily poll step, a deadline 24 h + 1 h away is still escalated 24 h before it (the poll is pulled forward)', async () => {
+    let offsetMs = 0;
+    const clock = offsetClock(() => offsetMs);
+    const s = await krakenStack({
+      clock,
+      env: { RECONCILE_SCHEDULE: '200ms,1d', RECONCILE_TICK: '100ms', DEADLINE_MARGIN: '24h' },
+      sim: { autoVerify: false, onboardingDeadlineMs: 25 * HOUR },
+    });
+    const caseId = await onboard(s, applicant());
+    // The first poll (200 ms) learns the deadline; after that the schedule says "in a day".
+    const stored = await waitFor(
+      async () => {
+        const c = await s.svc.store.get(caseId);
+        return c?.deadline ? c : undefined;
+      },
+      { what: 'the deadline read by polling' },
+    );
+    const deadline = Date.parse(stored.deadline!);
+    // Recording the deadline changes no status: the case is past the 200 ms step, so its next poll
+    // is the daily one, pulled forward to deadline − 24 h.
+    const redis = connectRedis();
+    const score = await waitFor(async () => Number(await redis.zscore(s.svc.store.keys.reconcile(), caseId)) === deadline - 24 * HOUR, { what: 'next poll at deadline − 24 h' }).finally(() => redis.disconnect());
+    expect(score).toBe(true);
+    // One hour later (deadline − 24 h): polled and escalated, with 24 h to spare. Without the cap
+    // the next poll would be a day out, 1 h before the deadline.
+    offsetMs = HOUR + 60_000;
+    const c = await until(s, caseId, 'escalated');
+    expect(c.timeline.at(-1)).toMatchObject({ event: 'deadline_near', to: 'escalated' });
+    expect(Date.parse(c.escalation.since)).toBeGreaterThanOrEqual(deadline - 24 * HOUR);
+    expect(deadline - Date.parse(c.escalation.since)).toBeGreaterThan(23 * HOUR);
+  });
+
   it('a missing tax id: escalated asking for taxIds; PATCH remediates with a PATCH of tax_ids only → verified', async () => {
     const s = await krakenStack({ env: { RECONCILE_SCHEDULE: '200ms', RECONCILE_TICK: '100ms' } });
     const { taxIds: _t, ...incomplete } = applicant();
@@ -220,25 +251,130 @@ describe('Kraken onboarding end to end', () => {
     expect(s.sim.users()).toHaveLength(1);
   });
 
-  it('Fraud: user.disabled escalates at once; polling then records the reason Kraken gives (suspected fraud)', async () => {
-    const s = await krakenStack({ env: { RECONCILE_SCHEDULE: '200ms', RECONCILE_TICK: '100ms' } });
+  it('Fraud: user.disabled makes the case fetch the user at once, and the real reason (suspected fraud) rejects it', async () => {
+    // An hourly schedule: only the poll the webhook asks for can run within the test.
+    const s = await krakenStack({ env: { RECONCILE_SCHEDULE: '1h', RECONCILE_TICK: '100ms' } });
     const caseId = await onboard(s, applicant({ lastName: 'Fraud' }));
-    const c = await until(s, caseId, 'escalated');
-    expect(c.timeline.find((e: { to: string }) => e.to === 'escalated')).toMatchObject({
+    const c = await until(s, caseId, 'rejected');
+    expect(c.reasons).toEqual([
+      { code: 'fraud_suspected', providerText: 'suspected_document_fraud' },
+    ]);
+    expect(c.providerStatus).toBe('disabled');
+    const tail = c.timeline.slice(-2);
+    expect(tail[0]).toMatchObject({
       source: 'webhook',
       event: 'webhook:user.disabled',
+      to: 'awaiting_verification',
     });
-    const enriched = await waitFor(
-      async () => {
-        const x = await getCase(s, caseId);
-        return x.reasons.some((r: { code: string }) => r.code === 'fraud_suspected')
-          ? x
-          : undefined;
+    expect(tail[0].detail).toMatch(/reasons are read from the provider now/);
+    expect(tail[1]).toMatchObject({
+      source: 'poll',
+      to: 'rejected',
+      detail: expect.stringContaining('rejected by rule'),
+    });
+    expect(c.timeline.some((e: { to: string }) => e.to === 'escalated')).toBe(false);
+    expect(s.sim.requests().filter((r) => r.method === 'GET').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a disabled user whose GET gives no reasons is escalated as unknown with a note saying so', async () => {
+    const s = await krakenStack({
+      env: { RECONCILE_SCHEDULE: '1h', RECONCILE_TICK: '100ms' },
+      sim: { autoVerify: false },
+    });
+    const caseId = await onboard(s, applicant());
+    const iiban = (await until(s, caseId, 'awaiting_verification')).providerUserId as string;
+    s.sim.apply(iiban, { kind: 'disable' });
+    const c = await until(s, caseId, 'escalated');
+    expect(c.reasons).toEqual([
+      {
+        code: 'unknown',
+        providerText: 'user disabled by Kraken; GET /b2b/users gives no reasons: ask Kraken why',
       },
-      { what: 'fraud reason from GET' },
+    ]);
+    expect(c.timeline.at(-1)).toMatchObject({ source: 'poll', to: 'escalated' });
+  });
+
+  it('Sessionexpired: the session-expired rejection is remediated by a re-submitted verification → verified, attempts 1', async () => {
+    const s = await krakenStack({ env: { RECONCILE_SCHEDULE: '200ms', RECONCILE_TICK: '100ms' } });
+    const caseId = await onboard(s, applicant({ firstName: 'Sessionexpired' }));
+    const c = await until(s, caseId, 'verified');
+    expect(c.attempts).toBe(1);
+    const events = c.timeline.map((e: { event: string; to: string }) => `${e.event}→${e.to}`);
+    expect(events).toEqual(
+      expect.arrayContaining([
+        'poll:poll→remediating',
+        'remediation_submitted→awaiting_verification',
+        'webhook:user.verified→verified',
+      ]),
     );
-    expect(enriched.status).toBe('escalated');
-    expect(enriched.providerStatus).toBe('disabled');
+    expect(
+      c.timeline.find((e: { event: string }) => e.event === 'remediation_submitted').detail,
+    ).toBe('no profile field differs from what Kraken holds; verification re-submitted');
+    expect(c.reasons).toEqual([
+      { code: 'session_expired', providerText: 'verification_session_expired' },
+    ]);
+    expect(s.sim.requests().filter((r) => r.method === 'PATCH')).toEqual([]);
+    expect(s.sim.users()[0]!.verifications).toHaveLength(2);
+  });
+
+  it('an identity document number starting EXPIRED → escalated, document_expired', async () => {
+    const s = await krakenStack({ env: { RECONCILE_SCHEDULE: '200ms', RECONCILE_TICK: '100ms' } });
+    const caseId = await onboard(
+      s,
+      applicant({
+        identityDocument: {
+          type: 'passport',
+          number: 'EXPIRED0001',
+          country: 'DE',
+          expiresOn: '2020-01-01',
+        },
+      }),
+    );
+    const c = await until(s, caseId, 'escalated');
+    expect(c.reasons).toEqual([
+      { code: 'document_expired', providerText: 'identity_document_expired' },
+    ]);
+    expect(c.escalation.proposedAction).toMatch(/manual review/);
+    expect(c.attempts).toBe(0);
+  });
+
+  it('an operator-corrected name is PATCHed (full_name only) with the verification on resolve retry', async () => {
+    const s = await krakenStack({
+      env: { RECONCILE_SCHEDULE: '200ms', RECONCILE_TICK: '100ms' },
+      sim: { autoVerify: false },
+    });
+    const caseId = await onboard(s, applicant({ lastName: 'Mustermnan' }));
+    const iiban = (await until(s, caseId, 'awaiting_verification')).providerUserId as string;
+    s.sim.apply(iiban, { kind: 'require', reasons: ['name_mismatch'] });
+    expect((await until(s, caseId, 'escalated')).reasons).toEqual([
+      { code: 'identity_mismatch', providerText: 'name_mismatch' },
+    ]);
+    expect(
+      (
+        await s.api(`/v1/cases/${caseId}/applicant`, {
+          method: 'PATCH',
+          body: { lastName: 'Mustermann' },
+        })
+      ).status,
+    ).toBe(202);
+    expect(
+      (
+        await s.api(`/v1/cases/${caseId}/resolve`, {
+          body: { action: 'retry', note: 'name fixed' },
+        })
+      ).status,
+    ).toBe(202);
+    const c = await until(s, caseId, 'awaiting_verification');
+    expect(c.timeline.at(-1)).toMatchObject({
+      event: 'remediation_submitted',
+      detail: 'PATCH full_name; verification re-submitted',
+    });
+    expect(
+      s.sim
+        .requests()
+        .filter((r) => r.method === 'PATCH')
+        .map((r) => r.bodyKeys),
+    ).toEqual([['full_name']]);
   });
 
   it('a create that commits and then times out yields one IIBAN per case (duplicate answer with IIBAN → adopted)', async () => {
@@ -251,7 +387,7 @@ describe('Kraken onboarding end to end', () => {
     await waitFor(() => s.sim.users().length === 1, { what: 'the first create to commit' });
     s.sim.setFaults({ commitThenTimeout: 0 });
     const c = await until(s, caseId, 'verified');
-    const creates = s.sim.requests().filter((r) => r.method === 'POST');
+    const creates = s.sim.requests().filter((r) => r.method === 'POST' && r.path === '/b2b/users');
     expect(creates.map((r) => r.status)).toEqual(['timeout', 409]);
     expect(s.sim.users()).toHaveLength(1);
     expect(c.providerUserId).toBe(s.sim.users()[0]!.iiban);
@@ -275,7 +411,8 @@ describe('Kraken onboarding end to end', () => {
     ]);
     expect(c.providerErrors).toEqual([expect.objectContaining({ field: 'externalId' })]);
     expect(c.providerUserId).toBeNull();
-    const creates = () => s.sim.requests().filter((r) => r.method === 'POST');
+    const creates = () =>
+      s.sim.requests().filter((r) => r.method === 'POST' && r.path === '/b2b/users');
     expect(creates().map((r) => r.status)).toEqual(['timeout', 409]);
     expect(s.sim.users()).toHaveLength(1);
   });
@@ -326,13 +463,15 @@ describe('POST /webhooks/kraken', () => {
 
   it('refuses t more than 300 s away (±301 s → 401) and accepts ±299 s', async () => {
     const { s, caseId, iiban } = await awaiting();
-    const now = Math.floor(Date.now() / 1000);
+    // Whole seconds, rounded away from the tolerance edge, read just before each delivery.
+    const past = (d: number) => Math.floor(Date.now() / 1000) - d;
+    const ahead = (d: number) => Math.ceil(Date.now() / 1000) + d;
     const body = envelope('user.verified', iiban);
-    expect((await deliver(s, body, { t: now - 301 })).status).toBe(401);
-    expect((await deliver(s, body, { t: now + 301 })).status).toBe(401);
+    expect((await deliver(s, body, { t: past(301) })).status).toBe(401);
+    expect((await deliver(s, body, { t: ahead(301) })).status).toBe(401);
     expect((await getCase(s, caseId)).status).toBe('awaiting_verification');
-    expect((await deliver(s, body, { t: now + 299 })).status).toBe(202);
-    expect((await deliver(s, envelope('user.verified', iiban), { t: now - 299 })).status).toBe(202);
+    expect((await deliver(s, body, { t: ahead(299) - 1 })).status).toBe(202);
+    expect((await deliver(s, envelope('user.verified', iiban), { t: past(299) + 1 })).status).toBe(202);
     await until(s, caseId, 'verified');
   });
 

@@ -5,11 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startKrakenSimulator } from '../../src/simulators/kraken/index.js';
 import { nonceKeys } from '../../src/store/nonce.js';
-import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { connectRedis, dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { applicant, startStack, TOKEN, type Stack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -83,7 +82,7 @@ describe('Kraken nonces across worker processes', () => {
     cleanups.push(async () => {
       await stack.close();
       await dropPrefix(prefix);
-      const r = new Redis(REDIS_URL);
+      const r = connectRedis(REDIS_URL);
       await r.del(...Object.values(nonceKeys(apiKey)));
       r.disconnect();
     });

@@ -11,6 +11,7 @@ import { PermanentError, RateLimitedError, RetryableError } from '../../src/prov
 import type { ProviderAdapter } from '../../src/providers/provider-adapter.js';
 import {
   createWealthyhoodAdapter,
+  wealthyhoodInferred,
   type SchemaVersion,
 } from '../../src/providers/wealthyhood/index.js';
 import {
@@ -43,11 +44,18 @@ async function simulator(
 
 function adapterFor(
   sim: WealthyhoodSimulator,
-  opts: { schema?: SchemaVersion; clock?: Clock; timeoutMs?: number; clientSecret?: string } = {},
+  opts: {
+    schema?: SchemaVersion;
+    clock?: Clock;
+    timeoutMs?: number;
+    clientSecret?: string;
+    fetch?: typeof fetch;
+  } = {},
 ): ProviderAdapter {
   return createWealthyhoodAdapter({
     baseUrl: sim.url,
     ...CREDS,
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
     clientSecret: opts.clientSecret ?? CREDS.clientSecret,
     schema: opts.schema ?? 'v2',
     clock: opts.clock ?? systemClock,
@@ -361,5 +369,77 @@ describe('Wealthyhood adapter: no webhooks, no retry flow', () => {
     expect(err).toBeInstanceOf(PermanentError);
     expect((err as Error).message).toMatch(/no way to re-run KYC/);
     expect(sim.requests()).toHaveLength(0);
+  });
+});
+
+describe('Wealthyhood adapter: the inferred parts come from inferred.ts', () => {
+  /** The simulator behind a fetch that rewrites one answer (what the simulator cannot be told to do). */
+  const rewriting =
+    (
+      rewrite: (
+        url: URL,
+        init: RequestInit | undefined,
+        res: Response,
+      ) => Promise<Response> | Response,
+    ): typeof fetch =>
+    async (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      return rewrite(url, init, await fetch(input, init));
+    };
+
+  it('a token answer without expires_in lives DEFAULT_TOKEN_EXPIRES_IN_S (3600 s, minus the refresh margin)', async () => {
+    expect(wealthyhoodInferred.DEFAULT_TOKEN_EXPIRES_IN_S).toBe(3600);
+    const clock = fixedClock('2026-03-01T10:00:00Z');
+    const sim = await simulator({ clock, tokenTtlSeconds: 7200 });
+    const noExpiry = rewriting(async (url, _init, res) => {
+      if (url.pathname !== '/oauth/token') return res;
+      const { expires_in: _e, ...body } = (await res.json()) as Record<string, unknown>;
+      return Response.json(body, { status: res.status });
+    });
+    const adapter = adapterFor(sim, { clock, fetch: noExpiry });
+    const { providerUserId } = await adapter.createUser(applicant(), ctx());
+    const get = () => adapter.getUser(providerUserId, { signal: AbortSignal.timeout(5_000) });
+    clock.advance((wealthyhoodInferred.DEFAULT_TOKEN_EXPIRES_IN_S - 61) * 1000);
+    await get();
+    expect(tokenCalls(sim)).toHaveLength(1);
+    clock.advance(2_000);
+    await get();
+    expect(tokenCalls(sim)).toHaveLength(2);
+  });
+
+  it('an email lookup answering 405 (one of LOOKUP_UNSUPPORTED_STATUSES) cannot adopt: a clear PermanentError', async () => {
+    expect([...wealthyhoodInferred.LOOKUP_UNSUPPORTED_STATUSES]).toEqual([404, 405, 501]);
+    const sim = await simulator();
+    const a = applicant();
+    await adapterFor(sim).createUser(a, ctx());
+    const noLookup = rewriting((url, init, res) =>
+      (init?.method ?? 'GET') === 'GET' && url.pathname === '/users'
+        ? new Response(null, { status: 405 })
+        : res,
+    );
+    const err = await rejection(adapterFor(sim, { fetch: noLookup }).createUser(a, ctx()));
+    expect(err).toBeInstanceOf(PermanentError);
+    expect((err as Error).message).toMatch(
+      /cannot be looked up \(lookup by email answered HTTP 405\).*not creating a second user/,
+    );
+    expect(sim.users()).toHaveLength(1);
+  });
+
+  it('kycStatus failed without any reason: our own reason, which blames no webhook (Wealthyhood has none)', async () => {
+    const sim = await simulator();
+    const bare = rewriting(async (url, _init, res) => {
+      if (url.pathname !== '/users/me') return res;
+      const { kycFailureReasons: _r, ...user } = (await res.json()) as Record<string, unknown>;
+      return Response.json(user, { status: res.status });
+    });
+    const adapter = adapterFor(sim, { fetch: bare });
+    const { providerUserId } = await adapter.createUser(applicant({ lastName: 'Fraud' }), ctx());
+    await sim.idle();
+    const state = await adapter.getUser(providerUserId, { signal: AbortSignal.timeout(5_000) });
+    expect(state).toMatchObject({ outcome: 'rejected', terminal: true });
+    expect(state.reasons).toEqual([
+      { code: 'unknown', providerText: wealthyhoodInferred.FAILED_WITHOUT_REASONS },
+    ]);
+    expect(state.reasons[0]!.providerText).not.toMatch(/undelivered|lost with/);
   });
 });

@@ -4,14 +4,17 @@ import { createReasonMapper } from '../../src/kyc/reasons.js';
 import { fixedClock } from '../../src/lib/clock.js';
 import {
   buildCreatePayload,
+  buildUpdatablePayload,
   buildUpdatePayload,
+  buildVerificationForm,
+  changedFields,
   createLocalNonceSource,
+  digestFields,
   KRAKEN_COUNTRIES,
   krakenFieldToCanonical,
   mapKrakenStatus,
   parseKrakenWebhook,
   preflightKraken,
-  remediationFields,
 } from '../../src/providers/kraken/index.js';
 import {
   describeKrakenError,
@@ -46,6 +49,12 @@ const complete: Applicant = {
   tosVersionAccepted: 3,
   gender: 'female',
   sourceOfFunds: 'salary',
+  identityDocument: {
+    type: 'passport',
+    number: 'C01X00T47',
+    country: 'DE',
+    expiresOn: '2030-01-01',
+  },
 };
 
 describe('kraken payloads', () => {
@@ -89,21 +98,73 @@ describe('kraken payloads', () => {
     });
   });
 
-  it('chooses remediation fields from missing_data reasons the applicant now has', () => {
-    const r = (field: string) => ({
-      code: 'missing_data' as const,
-      field,
-      providerText: `missing_field: ${field}`,
-    });
-    expect(remediationFields(complete, [r('taxIds'), r('address.city')])).toEqual([
-      'tax_ids',
-      'residence',
-    ]);
-    const { taxIds: _t, ...without } = complete;
-    expect(remediationFields(without, [r('taxIds')])).toEqual([]);
-    expect(remediationFields(complete, [{ code: 'sanctions_or_pep', providerText: 'x' }])).toEqual(
-      [],
+  it('picks the fields to PATCH by comparing digests of what Kraken holds with the applicant now', () => {
+    const secret = Buffer.from('ledger-secret').toString('base64');
+    const iiban = 'AA12 ABCD EFGH IJKL';
+    const { taxIds: _t, ...withoutTax } = complete;
+    const held = digestFields(secret, iiban, buildUpdatablePayload(withoutTax));
+    expect(Object.keys(held)).not.toContain('email');
+    expect(Object.values(held).every((d) => /^[0-9a-f]{32}$/.test(d))).toBe(true);
+    // Nothing changed → nothing to PATCH; a field added → only it; a name corrected → full_name.
+    expect(
+      changedFields(digestFields(secret, iiban, buildUpdatablePayload(withoutTax)), held),
+    ).toEqual([]);
+    expect(
+      changedFields(digestFields(secret, iiban, buildUpdatablePayload(complete)), held),
+    ).toEqual(['tax_ids']);
+    const renamed = { ...withoutTax, lastName: 'Musterfrau' };
+    expect(
+      changedFields(digestFields(secret, iiban, buildUpdatablePayload(renamed)), held),
+    ).toEqual(['full_name']);
+    // Nested objects digest by value, not key order; unknown holdings → every field.
+    const reordered = {
+      ...withoutTax,
+      address: {
+        country: 'DE',
+        postalCode: '10115',
+        city: 'Berlin',
+        region: 'BE',
+        line1: 'Hauptstr. 1',
+      },
+    };
+    expect(
+      changedFields(digestFields(secret, iiban, buildUpdatablePayload(reordered)), held),
+    ).toEqual([]);
+    expect(changedFields(held, undefined)).toEqual(Object.keys(held));
+    // Digests depend on the user and the secret, and never contain the value.
+    expect(digestFields(secret, 'AA99 ZZZZ ZZZZ ZZZZ', { phone: complete.phone })).not.toEqual(
+      digestFields(secret, iiban, { phone: complete.phone }),
     );
+    expect(JSON.stringify(held)).not.toContain('Mustermann');
+  });
+
+  it('builds the identity_document verification as multipart with the document metadata', () => {
+    const form = buildVerificationForm(complete, 'ext-ver-1')!;
+    const boundary = /boundary=(\S+)$/.exec(form.contentType)![1]!;
+    expect(form.contentType).toBe(`multipart/form-data; boundary=${boundary}`);
+    const parts = form.body.split(`--${boundary}`);
+    expect(parts.at(-1)).toBe('--\r\n');
+    expect(parts[1]).toBe(
+      '\r\nContent-Disposition: form-data; name="type"\r\n\r\nidentity_document\r\n',
+    );
+    const meta = JSON.parse(parts[2]!.split('\r\n\r\n')[1]!.replace(/\r\n$/, '')) as Record<
+      string,
+      unknown
+    >;
+    expect(meta).toEqual({
+      identity: {
+        full_name: { first_name: 'Erika', last_name: 'Mustermann', middle_name: 'Maria' },
+        date_of_birth: '1988-02-03',
+      },
+      document_type: 'passport',
+      document_number: 'C01X00T47',
+      issuing_country: 'DE',
+      expiration_date: '2030-01-01',
+      nationality: 'DE',
+      external_verification_id: 'ext-ver-1',
+    });
+    const { identityDocument: _d, ...noDocument } = complete;
+    expect(buildVerificationForm(noDocument, 'x')).toBeUndefined();
   });
 });
 
@@ -126,6 +187,7 @@ describe('kraken preflight', () => {
       'phone',
       'nationalities',
       'occupation',
+      'identityDocument',
     ]);
     expect(JSON.stringify(problems)).not.toContain('Fraudster');
   });
@@ -199,7 +261,7 @@ describe('kraken status mapping', () => {
       reasonTexts: ['suspected_document_fraud'],
     });
     expect(mapKrakenStatus({ state: 'CLOSED' }).reasonTexts).toEqual([
-      'user closed by Kraken (no reasons given)',
+      'user closed by Kraken; GET /b2b/users gives no reasons: ask Kraken why',
     ]);
     expect(mapKrakenStatus({ state: 'frozen' })).toMatchObject({
       providerStatus: 'frozen',
@@ -223,7 +285,26 @@ describe('kraken status mapping', () => {
       code: 'missing_data',
       field: 'taxIds',
     });
-    expect(reasons.map('user disabled by Kraken (user.disabled)').code).toBe('unknown');
+    expect(
+      reasons.map('user disabled by Kraken; GET /b2b/users gives no reasons: ask Kraken why').code,
+    ).toBe('unknown');
+    expect(reasons.map('verification_session_expired').code).toBe('session_expired');
+  });
+
+  it('a disabled user is decided on the reasons of its required actions: fraud rejects, sanctions escalate', () => {
+    const disabled = (r: string[]) =>
+      mapKrakenStatus({ state: 'disabled', required_actions: [action(r)] });
+    expect(disabled(['suspected_document_fraud'])).toMatchObject({
+      outcome: 'rejected',
+      terminal: true,
+      reasonTexts: ['suspected_document_fraud'],
+    });
+    expect(
+      disabled(['sanctions_screening_match']).reasonTexts.map((t) => reasons.map(t).code),
+    ).toEqual(['sanctions_or_pep']);
+    expect(
+      disabled(['suspected_document_fraud']).reasonTexts.map((t) => reasons.map(t).code),
+    ).toEqual(['fraud_suspected']);
   });
 });
 
@@ -255,13 +336,20 @@ describe('kraken error bodies', () => {
         }),
       ),
     ).toBe(true);
-    expect(isDuplicateExternalId(409, describeKrakenError(undefined))).toBe(true);
-    expect(
+    // Only an answer that says so is a duplicate: not any 409, not a body-less one.
+    const dup = (status: number, ...codes: string[]) =>
       isDuplicateExternalId(
-        400,
-        describeKrakenError({ error: ['EGeneral:Invalid arguments:external_id'] }),
-      ),
-    ).toBe(false);
+        status,
+        describeKrakenError(codes.length ? { error: codes } : undefined),
+      );
+    expect(dup(409, 'ENexus:User with this external_id already exists')).toBe(true);
+    expect(dup(409, 'ENexus:Duplicate external_id')).toBe(true);
+    expect(dup(409, 'ENexus:User already exists')).toBe(true);
+    expect(dup(409)).toBe(false);
+    expect(dup(409, 'ENexus:Webhook already exists')).toBe(false);
+    expect(dup(409, 'EGeneral:Conflict')).toBe(false);
+    expect(dup(400, 'EGeneral:Invalid arguments:external_id')).toBe(false);
+    expect(dup(503, 'ENexus:User with this external_id already exists')).toBe(false);
   });
 
   it('never repeats something that looks like a value', () => {
@@ -298,14 +386,26 @@ describe('kraken webhook parsing', () => {
     });
   });
 
-  it('user.disabled / user.closed → rejected terminal, escalated by the taxonomy (no reasons in the event)', () => {
-    for (const type of ['user.disabled', 'user.closed']) {
+  it("user.disabled / user.closed decide nothing themselves: informational, no reasons, poll for the GET's reasons", () => {
+    for (const [type, status] of [
+      ['user.disabled', 'disabled'],
+      ['user.closed', 'closed'],
+    ] as const) {
       const parsed = parseKrakenWebhook(envelope(type), reasons);
       expect(parsed).toMatchObject({
         kind: 'event',
-        event: { outcome: 'rejected', terminal: true, reasons: [{ code: 'unknown' }] },
+        event: {
+          providerStatus: status,
+          outcome: 'rejected',
+          terminal: true,
+          informational: true,
+          pollForDetails: true,
+          reasons: [],
+        },
       });
     }
+    const verified = parseKrakenWebhook(envelope('user.verified'), reasons);
+    expect(verified.kind === 'event' && verified.event.pollForDetails).toBeFalsy();
   });
 
   it('webhook.test and other event types are ignored; user events without id or iiban are unusable', () => {

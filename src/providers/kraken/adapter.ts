@@ -1,28 +1,31 @@
 /**
  * The Kraken Embed provider adapter (PROVIDERS.md §1): signed calls with a coordinated nonce,
  * create with `external_id` as the only dedupe key (adopt on a duplicate answer, never create
- * twice), status from `GET /b2b/users/{user}` (`required_actions` carry rejections and deadlines),
- * remediation by a PATCH of the changed fields, webhook verification and normalisation.
+ * twice) followed by the identity-document verification Kraken decides on, status from
+ * `GET /b2b/users/{user}` (`required_actions` carry rejections and deadlines), remediation by a
+ * PATCH of the fields that differ from what Kraken holds plus a re-submitted verification,
+ * webhook verification and normalisation.
  */
 import { z } from 'zod';
-import { hasField, type Applicant } from '../../kyc/applicant.js';
+import type { Applicant } from '../../kyc/applicant.js';
 import type { ReasonMapper } from '../../kyc/reasons.js';
-import type { Reason } from '../../kyc/types.js';
 import type { Clock } from '../../lib/clock.js';
 import type { FetchFn, HttpObserver } from '../../lib/http.js';
 import { PermanentError, RetryableError } from '../errors.js';
 import type {
+  CallContext,
   ProviderAdapter,
   ProviderUser,
   ProviderUserState,
-  RemediationInput,
 } from '../provider-adapter.js';
 import { createKrakenClient, isOk, userPath, type KrakenClient } from './client.js';
-import { krakenFieldsFor, krakenValue, topLevel } from './fields.js';
+import { createMemoryLedger, digestFields, type KrakenLedger } from './ledger.js';
 import { createLocalNonceSource, type KrakenNonceSource } from './nonce.js';
-import { buildCreatePayload, buildUpdatePayload } from './payload.js';
+import { buildCreatePayload, buildUpdatablePayload } from './payload.js';
 import { preflightKraken } from './preflight.js';
 import { describeKrakenError, isDuplicateExternalId } from './problems.js';
+import { remediateKraken } from './remediate.js';
+import { submitVerification, type KrakenEnv } from './submit.js';
 import { mapKrakenStatus } from './status.js';
 import { mapKrakenReason, parseKrakenWebhook, verifyKrakenSignature } from './webhook.js';
 
@@ -38,6 +41,11 @@ export interface KrakenAdapterDeps {
    * Redis source (`src/store/nonce.ts`); the default only coordinates this process.
    */
   nonces?: KrakenNonceSource;
+  /**
+   * What we told Kraken (IIBAN per external_id, field digests per user). Several processes need
+   * the Redis ledger (`src/store/kraken-ledger.ts`); the default only remembers this process.
+   */
+  ledger?: KrakenLedger;
   fetch?: FetchFn;
   clock: Clock;
   reasons: ReasonMapper;
@@ -75,20 +83,41 @@ const UserBody = z.looseObject({
 });
 
 export function createKrakenAdapter(deps: KrakenAdapterDeps): ProviderAdapter {
-  const client = createKrakenClient({
-    ...deps,
-    nonces: deps.nonces ?? createLocalNonceSource(deps.clock),
-  });
+  const env: KrakenEnv = {
+    client: createKrakenClient({
+      ...deps,
+      nonces: deps.nonces ?? createLocalNonceSource(deps.clock),
+    }),
+    ledger: deps.ledger ?? createMemoryLedger(),
+    apiSecret: deps.apiSecret,
+  };
   return {
     id: 'kraken',
     rateLimit: KRAKEN_RATE_LIMIT,
+    webhooks: true,
     preflight: preflightKraken,
-    createUser: (a, ctx) => createUser(client, a, ctx.signal),
-    getUser: (iiban, ctx) => getUser(client, deps.reasons, iiban, ctx.signal),
-    remediate: (input, ctx) => remediate(client, input, ctx.signal),
+    createUser: (a, ctx) => createUser(env, a, ctx),
+    getUser: (iiban, ctx) => getUser(env.client, deps.reasons, iiban, ctx.signal),
+    remediate: (input, ctx) => remediateKraken(env, input, ctx),
     verifyWebhook: (raw, now) => verifyKrakenSignature(raw, deps.webhookSecrets, now),
     parseWebhook: (body) => parseKrakenWebhook(body, deps.reasons),
   };
+}
+
+/**
+ * Create = `POST /b2b/users`, then the identity-document verification Kraken decides on. A retry
+ * (the verification failed, or the job ran again) never posts the user twice: the IIBAN of an
+ * answered create is in the ledger, and a create whose answer was lost gets the duplicate answer.
+ */
+async function createUser(env: KrakenEnv, a: Applicant, ctx: CallContext): Promise<ProviderUser> {
+  const known = await env.ledger.iibanFor(a.externalId);
+  const user = known
+    ? { providerUserId: known, providerStatus: 'onboarding', adopted: true }
+    : await postUser(env, a, ctx.signal);
+  // Without an identity document (PREFLIGHT=off) there is nothing to submit: the user waits in
+  // `initial_onboarding` until its deadline escalates the case.
+  await submitVerification(env.client, user.providerUserId, a, ctx);
+  return user;
 }
 
 /**
@@ -97,12 +126,8 @@ export function createKrakenAdapter(deps: KrakenAdapterDeps): ProviderAdapter {
  * We adopt the IIBAN it carries; without one we stop (PermanentError → the case escalates): there
  * is no endpoint to look a user up by external_id, and creating again is never an option.
  */
-async function createUser(
-  client: KrakenClient,
-  a: Applicant,
-  signal: AbortSignal,
-): Promise<ProviderUser> {
-  const res = await client.send({
+async function postUser(env: KrakenEnv, a: Applicant, signal: AbortSignal): Promise<ProviderUser> {
+  const res = await env.client.send({
     method: 'POST',
     path: '/b2b/users',
     body: buildCreatePayload(a),
@@ -117,12 +142,20 @@ async function createUser(
         res.status,
       );
     }
-    return { providerUserId: body.data.result.user, providerStatus: 'onboarding', adopted: false };
+    const iiban = body.data.result.user;
+    await env.ledger.linkUser(
+      a.externalId,
+      iiban,
+      digestFields(env.apiSecret, iiban, buildUpdatablePayload(a)),
+    );
+    return { providerUserId: iiban, providerStatus: 'onboarding', adopted: false };
   }
   const problem = describeKrakenError(res.json);
-  if (!isDuplicateExternalId(res.status, problem)) throw client.toError(res, 'create_user');
+  if (!isDuplicateExternalId(res.status, problem)) throw env.client.toError(res, 'create_user');
   const existing = CreatedBody.safeParse(res.json);
   if (existing.success) {
+    // What the committed create stored is not known for sure: the next remediation PATCHes all.
+    await env.ledger.linkUser(a.externalId, existing.data.result.user, undefined);
     return {
       providerUserId: existing.data.result.user,
       providerStatus: 'onboarding',
@@ -170,67 +203,4 @@ async function getUser(
     reasons: m.reasonTexts.map((t) => mapKrakenReason(reasons, t)),
     ...(m.deadline ? { deadline: m.deadline } : {}),
   };
-}
-
-/** Top-level Kraken fields to PATCH: those behind `missing_data` reasons that the applicant now has. */
-export function remediationFields(a: Applicant, reasons: readonly Reason[]): string[] {
-  const out = new Set<string>();
-  for (const r of reasons) {
-    if (r.code !== 'missing_data' || !r.field || !hasField(a, r.field)) continue;
-    for (const f of krakenFieldsFor(r.field)) {
-      if (!f.createOnly && krakenValue(a, f) !== undefined) out.add(topLevel(f));
-    }
-  }
-  return [...out];
-}
-
-/**
- * `PATCH /b2b/users/{user}` with only the named top-level fields (nested objects whole); returns
- * the fields sent. Kraken answers `{"result":"success"}`.
- */
-export async function updateKrakenUser(
-  client: KrakenClient,
-  iiban: string,
-  applicant: Applicant,
-  topLevelFields: readonly string[],
-  signal: AbortSignal,
-): Promise<string[]> {
-  const body = buildUpdatePayload(applicant, topLevelFields);
-  const sent = Object.keys(body);
-  if (sent.length === 0) return sent;
-  const res = await client.send({
-    method: 'PATCH',
-    path: userPath(iiban),
-    body,
-    operation: 'update_user',
-    signal,
-  });
-  if (!isOk(res)) throw client.toError(res, 'update_user');
-  return sent;
-}
-
-/**
- * Remediation = a PATCH of the changed fields; Kraken then re-evaluates the outstanding required
- * actions [INF]. With nothing to change (e.g. a session-type reason) there is no Embed JSON call
- * that re-runs a verification (that is a new evidence submission, `POST /b2b/verifications/{user}`,
- * outside this service), so the case goes to a human.
- */
-async function remediate(
-  client: KrakenClient,
-  input: RemediationInput,
-  signal: AbortSignal,
-): Promise<string> {
-  const fields = remediationFields(input.applicant, input.reasons);
-  const sent =
-    fields.length === 0
-      ? []
-      : await updateKrakenUser(client, input.providerUserId, input.applicant, fields, signal);
-  if (sent.length === 0) {
-    const codes = [...new Set(input.reasons.map((r) => r.code))].join(', ') || 'none';
-    throw new PermanentError(
-      `Kraken remediation: no profile field to update for reasons [${codes}]; Kraken needs a new verification submission (POST /b2b/verifications/{user}), which this service does not send`,
-      undefined,
-    );
-  }
-  return `PATCH ${sent.join(', ')}`;
 }

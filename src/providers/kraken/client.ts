@@ -29,10 +29,13 @@ export interface KrakenClientDeps {
 }
 
 export interface KrakenCall {
-  method: 'GET' | 'POST' | 'PATCH';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** Path (+ query) below the base URL, already percent-encoded: build it with `userPath`. */
   path: string;
+  /** A JSON body (serialised once; those bytes are signed and sent). */
   body?: unknown;
+  /** A ready body of another type (multipart): signed and sent exactly as given. */
+  raw?: { body: string; contentType: string };
   /** Metrics label, e.g. `create_user`. */
   operation: string;
   signal?: AbortSignal;
@@ -48,6 +51,11 @@ export interface KrakenClient {
 /** `/b2b/users/{user}` with the IIBAN percent-encoded (IIBANs may contain spaces). */
 export function userPath(iiban: string): string {
   return `/b2b/users/${encodeURIComponent(iiban)}`;
+}
+
+/** `/b2b/verifications/{user}`, the IIBAN encoded as in `userPath`. */
+export function verificationPath(iiban: string): string {
+  return `/b2b/verifications/${encodeURIComponent(iiban)}`;
 }
 
 export function isOk(res: HttpResponse): boolean {
@@ -74,6 +82,7 @@ export function createKrakenClient(deps: KrakenClientDeps): KrakenClient {
     call: KrakenCall,
     url: URL,
     body: string | undefined,
+    contentType: string,
   ): Promise<HttpResponse> => {
     // The URL's own serialisation is what goes on the wire, so it is also what is signed.
     const pathWithQuery = `${url.pathname}${url.search}`;
@@ -87,7 +96,7 @@ export function createKrakenClient(deps: KrakenClientDeps): KrakenClient {
             'Payward-Version': KRAKEN_API_VERSION,
             Accept: 'application/json',
           };
-          if (body !== undefined) headers['Content-Type'] = 'application/json';
+          if (body !== undefined) headers['Content-Type'] = contentType;
           return httpRequest(
             fetchFn,
             {
@@ -112,12 +121,14 @@ export function createKrakenClient(deps: KrakenClientDeps): KrakenClient {
   return {
     async send(call) {
       const url = new URL(`${base}${call.path}`);
-      const body = call.body === undefined ? undefined : JSON.stringify(call.body);
-      const res = await exchange(call, url, body);
+      const body =
+        call.raw?.body ?? (call.body === undefined ? undefined : JSON.stringify(call.body));
+      const contentType = call.raw?.contentType ?? 'application/json';
+      const res = await exchange(call, url, body, contentType);
       // An invalid nonce means another writer of this API key outside our coordination (or a
       // lease that expired under a stalled holder): one more try with a fresh nonce, then give up.
       if (res.status === 401 && isInvalidNonce(describeKrakenError(res.json))) {
-        return exchange(call, url, body);
+        return exchange(call, url, body, contentType);
       }
       return res;
     },

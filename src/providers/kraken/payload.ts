@@ -34,6 +34,14 @@ export function buildCreatePayload(a: Applicant): KrakenPayload {
   return build(a, KRAKEN_FIELDS);
 }
 
+/** Every field `PATCH /b2b/users/{user}` takes that the applicant has: what Kraken should hold. */
+export function buildUpdatablePayload(a: Applicant): KrakenPayload {
+  return build(
+    a,
+    KRAKEN_FIELDS.filter((x) => !x.createOnly),
+  );
+}
+
 /**
  * `PATCH /b2b/users/{user}` with only the top-level fields named: a nested object is sent whole
  * (whether Kraken merges nested objects on PATCH is [UNKNOWN], so we never send half of one).

@@ -1,6 +1,7 @@
 /**
  * What `POST /b2b/users` needs (seeds/kraken-embed-create-user.txt: required fields, the phone
- * pattern, the occupation enum, the country enum), checked before any call. Reports every problem
+ * pattern, the occupation enum, the country enum), and the identity document of the verification
+ * submission Kraken decides on (verification.ts), checked before any call. Reports every problem
  * at once, by canonical field path, and never echoes a value (PII).
  */
 import { hasField, type Applicant } from '../../kyc/applicant.js';
@@ -13,6 +14,7 @@ import {
   KRAKEN_PHONE,
   normalizeOccupation,
 } from './fields.js';
+import { VERIFICATION_FIELDS } from './verification.js';
 
 function countryProblems(a: Applicant): PreflightProblem[] {
   const out: PreflightProblem[] = [];
@@ -25,6 +27,7 @@ function countryProblems(a: Applicant): PreflightProblem[] {
     }
   };
   check('address.country', a.address?.country);
+  check('identityDocument.country', a.identityDocument?.country);
   check('countryOfBirth', a.countryOfBirth);
   a.nationalities?.forEach((c, i) => check(`nationalities.${i}`, c));
   a.taxIds?.forEach((t, i) => check(`taxIds.${i}.country`, t.country));
@@ -38,6 +41,15 @@ export function preflightKraken(a: Applicant): PreflightProblem[] {
       problems.push({
         field: field.path,
         message: `required by Kraken to create a user (${field.kraken})`,
+      });
+    }
+  }
+  for (const path of VERIFICATION_FIELDS) {
+    if (!hasField(a, path)) {
+      problems.push({
+        field: path,
+        message:
+          'needed for the identity_document verification Kraken decides on (POST /b2b/verifications/{user})',
       });
     }
   }

@@ -74,10 +74,19 @@ export function isInvalidNonce(p: KrakenProblem): boolean {
   return p.codes.some((c) => /invalid nonce/i.test(c));
 }
 
+/** An error code that names the external id, or a user, as already taken. */
+const DUPLICATE_USER = [
+  /external[_ ]?id.*(already|exists|duplicate|taken|in use)|(already|duplicate|taken).*external[_ ]?id/i,
+  /duplicate user|user (already exists|exists already)/i,
+];
+
 /**
- * A create refused because the `external_id` is taken: a 409 ([INF]; "conflicts with the current
- * state of the resource"), or any answer whose error says duplicate / already exists.
+ * A create refused because the `external_id` is taken. Only the answer's own words decide
+ * (PROVIDERS.md §1.6/§1.7: a 409 means "conflicts with the current state of the resource", which
+ * is also what `ENexus:Webhook already exists` says): any other 409, or one without a body, is
+ * not a duplicate and is classified by `providers/errors.ts` like every other status.
  */
 export function isDuplicateExternalId(status: number, p: KrakenProblem): boolean {
-  return status === 409 || p.codes.some((c) => /duplicate|already exists/i.test(c));
+  if (status < 400 || status >= 500) return false;
+  return p.codes.some((c) => DUPLICATE_USER.some((re) => re.test(c)));
 }

@@ -3,10 +3,13 @@
  * and webhooks alike. Kraken documents no terminal states and no failure event (PROVIDERS.md §1.9),
  * so every rule below is [INF]:
  *
- * - `status.state` `disabled` | `closed` → **rejected, terminal** (the `user.disabled` /
- *   `user.closed` events say the same). Reasons: `status.reasons[]` and the required actions'
- *   reasons; when Kraken gives none, one text naming the state, which the taxonomy maps to
- *   `unknown` → escalate (a human asks Kraken why).
+ * - `status.state` `disabled` | `closed` → **rejected, terminal**. Reasons: the required actions'
+ *   `reasons[]` and `status.reasons[]` (Go SDK), mapped by the reason taxonomy (suspected fraud →
+ *   reject, a sanctions match → escalate); when Kraken gives none, one text naming the state, which
+ *   maps to `unknown` → escalate (a human asks Kraken why).
+ * - The `user.disabled` / `user.closed` events carry no reasons (only the envelope), so they decide
+ *   nothing themselves: they are informational and ask for an immediate poll (`pollForDetails`),
+ *   and the GET above decides. Deciding on the event would escalate every fraud case as `unknown`.
  * - Any required action with a reason other than `initial_onboarding` (e.g. `sanctions_screening_match`,
  *   `identity_document_expired`, `missing_field: tax_ids`) → **rejected, not terminal**: Kraken wants
  *   something before it verifies, and the taxonomy decides remediate / escalate / reject. This is
@@ -42,6 +45,8 @@ export interface KrakenStatusMapping {
   /** Provider reason texts for the reason mapper (empty unless rejected). */
   reasonTexts: string[];
   deadline?: string;
+  /** The state's reasons are not here but in `GET /b2b/users/{user}`: poll before deciding. */
+  pollForDetails?: boolean;
 }
 
 /** Reasons that only mean "the onboarding has not finished yet". */
@@ -74,7 +79,10 @@ export function mapKrakenStatus(status: KrakenUserStatus): KrakenStatusMapping {
       providerStatus: state,
       outcome: 'rejected',
       terminal: true,
-      reasonTexts: texts.length > 0 ? texts : [`user ${state} by Kraken (no reasons given)`],
+      reasonTexts:
+        texts.length > 0
+          ? texts
+          : [`user ${state} by Kraken; GET /b2b/users gives no reasons: ask Kraken why`],
     };
   }
   const deadline = earliestDeadline(actions);
@@ -109,17 +117,19 @@ export const KRAKEN_USER_EVENTS: Readonly<Record<string, KrakenStatusMapping>> =
     terminal: true,
     reasonTexts: [],
   },
-  // The event bodies carry no reasons ([UNKNOWN] beyond the envelope): the state is the reason.
+  // The event bodies carry no reasons ([UNKNOWN] beyond the envelope): the GET has them.
   'user.disabled': {
     providerStatus: 'disabled',
     outcome: 'rejected',
     terminal: true,
-    reasonTexts: ['user disabled by Kraken (user.disabled)'],
+    reasonTexts: [],
+    pollForDetails: true,
   },
   'user.closed': {
     providerStatus: 'closed',
     outcome: 'rejected',
     terminal: true,
-    reasonTexts: ['user closed by Kraken (user.closed)'],
+    reasonTexts: [],
+    pollForDetails: true,
   },
 };

@@ -106,7 +106,8 @@ export function parseKrakenWebhook(body: unknown, reasons: ReasonMapper): Parsed
     };
   }
   const { event_type: type, id, iiban } = env.data;
-  const mapping = KRAKEN_USER_EVENTS[type];
+  // own keys only: an event_type such as `constructor` or `__proto__` names nothing we act on
+  const mapping = Object.hasOwn(KRAKEN_USER_EVENTS, type) ? KRAKEN_USER_EVENTS[type] : undefined;
   // webhook.test, quote.*, deposit.*, …: acknowledged and counted, never acted on.
   if (!mapping) return { kind: 'ignored', ...(id ? { eventId: id } : {}), type };
   if (!id) return { kind: 'unusable', problem: `${type} without id` };
@@ -122,6 +123,8 @@ export function parseKrakenWebhook(body: unknown, reasons: ReasonMapper): Parsed
     providerStatus: mapping.providerStatus,
     outcome: mapping.outcome,
     terminal: mapping.terminal,
+    // user.disabled / user.closed: decided by the poll they trigger, on the reasons of the GET.
+    ...(mapping.pollForDetails ? { informational: true, pollForDetails: true } : {}),
     reasons: mapping.reasonTexts.map((t) => mapKrakenReason(reasons, t)),
   };
   return { kind: 'event', event };

@@ -13,9 +13,11 @@ import type { ProviderAdapter, ProviderUser, ProviderUserState } from '../provid
 import { createWealthyhoodClient, isOk, type WealthyhoodClient } from './client.js';
 import { wealthyhoodFieldToCanonical, type SchemaVersion } from './fields.js';
 import {
+  FAILED_WITHOUT_REASONS,
   findByEmailPath,
   GET_USER,
   isDuplicateEmail,
+  LOOKUP_UNSUPPORTED_STATUSES,
   parseErrorBody,
   RATE_LIMIT,
   readUserList,
@@ -61,6 +63,7 @@ export function createWealthyhoodAdapter(deps: WealthyhoodAdapterDeps): Provider
   return {
     id: 'wealthyhood',
     rateLimit: { ...RATE_LIMIT },
+    webhooks: false, // outcomes are learnt by polling only
     preflight: (a) => preflightWealthyhood(a, schema),
     createUser: (a, ctx) => createUser(d, a, schema, ctx.signal),
     getUser: (providerUserId, ctx) => getUser(d, providerUserId, ctx.signal),
@@ -121,9 +124,6 @@ const duplicate = (status: number, why: string): PermanentError =>
     [{ field: 'email', message: 'already registered at Wealthyhood' }],
   );
 
-/** Not found at all vs. the lookup route itself missing (both mean: cannot adopt). */
-const LOOKUP_UNSUPPORTED = new Set([404, 405, 501]);
-
 async function adopt(
   d: Deps,
   a: Applicant,
@@ -138,7 +138,7 @@ async function adopt(
     operation: 'find_user',
     signal,
   });
-  if (LOOKUP_UNSUPPORTED.has(res.status)) {
+  if (LOOKUP_UNSUPPORTED_STATUSES.has(res.status)) {
     throw duplicate(status, `it cannot be looked up (lookup by email answered HTTP ${res.status})`);
   }
   if (!isOk(res)) throw d.client.toError(res, 'find_user');
@@ -196,9 +196,13 @@ async function getUser(
     );
   }
   const { providerStatus, outcome, terminal } = mapKycStatus(user.kycStatus);
-  const reasons =
-    outcome === 'rejected'
-      ? user.failureReasons.map((text) => d.reasons.map(text, wealthyhoodFieldToCanonical))
-      : [];
+  // Reasons come only from this GET (no webhooks): a failure without any gets our own text.
+  const texts =
+    outcome !== 'rejected'
+      ? []
+      : user.failureReasons.length > 0
+        ? user.failureReasons
+        : [FAILED_WITHOUT_REASONS];
+  const reasons = texts.map((text) => d.reasons.map(text, wealthyhoodFieldToCanonical));
   return { providerUserId, providerStatus, outcome, terminal, reasons };
 }

@@ -12,12 +12,11 @@ import {
   RetryableError,
   type ProviderCallError,
 } from '../errors.js';
-import { SCOPE_FOR } from './inferred.js';
+import { DEFAULT_TOKEN_EXPIRES_IN_S, SCOPE_FOR } from './inferred.js';
 import { describeWealthyhoodError } from './problems.js';
 import { createTokenSource, type IssuedToken } from './token.js';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
-const DEFAULT_EXPIRES_IN_S = 3600;
 
 export interface WealthyhoodClientDeps {
   /** API host, e.g. `https://api.sandbox.wealthyhood.com`. */
@@ -141,7 +140,7 @@ async function issueToken(env: Env): Promise<IssuedToken> {
   }
   return {
     accessToken: parsed.data.access_token,
-    expiresInS: parsed.data.expires_in ?? DEFAULT_EXPIRES_IN_S,
+    expiresInS: parsed.data.expires_in ?? DEFAULT_TOKEN_EXPIRES_IN_S,
   };
 }
 

@@ -24,6 +24,12 @@
  * 9. `employmentInfo` in the newer schema: the docs disagree ("Required on create user" vs
  *    "optional"); we treat it as required for automatic verification.
  * 10. Scope of write routes: `write:users` (Auth0 style); rate limit: [UNKNOWN], 10 req/s assumed.
+ * 11. Lookup by email answering 404, 405 or 501 means the route is not there (cannot adopt), not
+ *     "no such user" (an empty list says that).
+ * 12. A token answer without `expires_in` (the docs show it always, integer ≥ 1) lives 3600 s, the
+ *     value of the docs' example.
+ * 13. A failed user without any of the reason fields of (3): the reason says so and points at
+ *     Wealthyhood (there is no webhook that could have carried the reasons).
  */
 import { z } from 'zod';
 
@@ -41,6 +47,16 @@ export const SCOPE_FOR: Readonly<Record<string, string>> = {
   get_user: GET_USER.scope,
   find_user: 'read:users',
 };
+
+/** (11) Statuses of the email lookup that mean the lookup route itself is missing. */
+export const LOOKUP_UNSUPPORTED_STATUSES: ReadonlySet<number> = new Set([404, 405, 501]);
+
+/** (12) Lifetime of a token whose answer has no `expires_in`, in seconds. */
+export const DEFAULT_TOKEN_EXPIRES_IN_S = 3600;
+
+/** (13) The reason text of `kycStatus: failed` without reasons. */
+export const FAILED_WITHOUT_REASONS =
+  'Wealthyhood reports kycStatus failed without a reason (Wealthyhood has no webhooks, and the user record names none): ask Wealthyhood why';
 
 /** (10) Queue limiter: Wealthyhood's rate limits are [UNKNOWN]. */
 export const RATE_LIMIT = { max: 10, durationMs: 1000 } as const;

@@ -2,12 +2,12 @@
  * Everything a request handler of the Kraken simulator needs, built once from the options.
  */
 import { systemClock, type Clock } from '../../lib/clock.js';
-import { mergeFaults, NO_FAULTS, type SimFaults } from '../shared/faults.js';
+import { mergeFaults, NO_FAULTS } from '../shared/faults.js';
 import { createTaskTracker, type TaskTracker } from '../shared/tasks.js';
 import { createTokenBucket, type TokenBucket } from '../shared/token-bucket.js';
 import { createOutcomeEngine, type OutcomeEngine } from './outcomes.js';
 import { createKrakenState, type KrakenState } from './state.js';
-import type { KrakenSimulatorOptions } from './types.js';
+import type { KrakenFaults, KrakenSimulatorOptions } from './types.js';
 import { createWebhookDispatcher, type WebhookDispatcher } from './webhooks.js';
 
 const DAY_MS = 86_400_000;
@@ -24,9 +24,19 @@ export interface SimContext {
   webhooks: WebhookDispatcher;
   outcomes: OutcomeEngine;
   limiter: TokenBucket | undefined;
-  faults(): SimFaults;
-  setFaults(f: Partial<SimFaults>): void;
+  faults(): KrakenFaults;
+  setFaults(f: Partial<KrakenFaults>): void;
+  /** The secret deliveries are signed with now (returned once by `POST /b2b/webhooks`). */
+  webhookSecret(): string;
+  rotateSecret(newSecret: string, overlapMs: number): void;
   logger: { warn(obj: object, msg?: string): void } | undefined;
+}
+
+function share(v: number): number {
+  if (!(v >= 0 && v <= 1)) {
+    throw new Error(`fault "requestTimeout": ${v} must be a share between 0 and 1`);
+  }
+  return v;
 }
 
 function checkOptions(o: KrakenSimulatorOptions): void {
@@ -53,7 +63,15 @@ export function createSimContext(o: KrakenSimulatorOptions): SimContext {
   const clock = o.clock ?? systemClock;
   const random = o.random ?? Math.random;
   const logger = o.logger;
-  let faults = mergeFaults(NO_FAULTS, o.faults);
+  const merge = (base: KrakenFaults, f: Partial<KrakenFaults> = {}): KrakenFaults => {
+    const { requestTimeout, ...shared } = f;
+    return {
+      ...mergeFaults(base, shared),
+      requestTimeout: requestTimeout === undefined ? base.requestTimeout : share(requestTimeout),
+    };
+  };
+  let faults = merge({ ...NO_FAULTS, requestTimeout: 0 }, o.faults);
+  let secret = o.webhookSecrets[0]!;
   const state = createKrakenState({ clock, random, iibanSpaces: o.iibanSpaces ?? true });
   const tasks = createTaskTracker((err) =>
     logger?.warn({ err }, 'kraken simulator: background task failed'),
@@ -65,9 +83,7 @@ export function createSimContext(o: KrakenSimulatorOptions): SimContext {
     random,
     faults: () => faults,
     retryWindowMs: o.retryWindowMs ?? 300_000,
-    secret: o.webhookSecrets[0]!,
-    url: o.webhookUrl,
-    webhookId: 'WHSIM-KRAKN-000001',
+    secret,
     logger,
   });
   const outcomes = createOutcomeEngine({
@@ -93,7 +109,15 @@ export function createSimContext(o: KrakenSimulatorOptions): SimContext {
     limiter: o.rateLimit ? createTokenBucket({ ...o.rateLimit, clock }) : undefined,
     faults: () => faults,
     setFaults(f) {
-      faults = mergeFaults(faults, f);
+      faults = merge(faults, f);
+    },
+    webhookSecret: () => secret,
+    rotateSecret(newSecret, overlapMs) {
+      if (!BASE64.test(newSecret)) {
+        throw new Error('kraken simulator: a webhook secret must be base64');
+      }
+      secret = newSecret;
+      webhooks.rotateSecret(newSecret, overlapMs);
     },
     logger,
   };

@@ -15,10 +15,18 @@ import { krakenError } from './validation.js';
 export const API_VERSION = '2025-04-15';
 const MAX_U64 = 2n ** 64n - 1n;
 const USER = /^\/b2b\/users\/[^/]+\/?$/;
+const WEBHOOKS = /^\/b2b\/webhooks\/?$/;
+const WEBHOOK = /^\/b2b\/webhooks\/[^/]+\/?$/;
 const ROUTES: ReadonlyArray<{ method: string; re: RegExp }> = [
   { method: 'POST', re: /^\/b2b\/users\/?$/ },
   { method: 'GET', re: USER },
   { method: 'PATCH', re: USER },
+  { method: 'POST', re: /^\/b2b\/verifications\/[^/]+\/?$/ },
+  { method: 'POST', re: WEBHOOKS },
+  { method: 'GET', re: WEBHOOKS },
+  { method: 'PATCH', re: WEBHOOK },
+  { method: 'DELETE', re: WEBHOOK },
+  { method: 'POST', re: /^\/b2b\/webhooks\/[^/]+\/test\/?$/ },
 ];
 
 export function record(res: Response): RecordedRequest | undefined {
@@ -79,11 +87,18 @@ export function rateLimit(ctx: SimContext): RequestHandler {
   };
 }
 
-/** `timeout` hangs without committing anything; `error` → 500/503; `ratelimit` → 429 (rule 7). */
+/**
+ * `timeout` hangs without committing anything; `requestTimeout` → 408; `error` → 500/503;
+ * `ratelimit` → 429 (rule 7). None of them commits anything.
+ */
 export function injectedFaults(ctx: SimContext): RequestHandler {
   return (_req, res, next) => {
     const f = ctx.faults();
     if (roll(f.timeout, ctx.random)) return hang(res);
+    if (roll(f.requestTimeout, ctx.random)) {
+      res.status(408).json(krakenError('EGeneral:Request timeout'));
+      return;
+    }
     if (roll(f.error, ctx.random)) {
       const status = ctx.random() < 0.5 ? 500 : 503;
       res

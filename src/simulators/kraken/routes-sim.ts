@@ -35,7 +35,7 @@ export function simRouter(ctx: SimContext, snapshot: () => unknown[]): Router {
     res.json({ result: 'success' });
   });
   r.post('/webhook-test', (_req, res) => {
-    ctx.webhooks.emit([{ event: 'webhook.test' }], 0);
+    ctx.webhooks.testAll();
     res.json({ result: 'success' });
   });
   return r;

@@ -1,6 +1,7 @@
 /**
  * `/b2b/users` routes (PROVIDERS.md §1.4, rule 4): create (201 with the IIBAN; a duplicate
- * `external_id` → 409, with or without the existing IIBAN), get, and partial PATCH.
+ * `external_id` → 409, with or without the existing IIBAN), get, and partial PATCH. A new user
+ * waits in `initial_onboarding` until a verification is submitted (routes-verifications.ts).
  */
 import { Router, type Request, type Response } from 'express';
 import { roll } from '../shared/faults.js';
@@ -59,7 +60,6 @@ function createUser(ctx: SimContext, req: Request, res: Response): void {
     fields,
     onboarding: ctx.outcomes.onboardingAction(),
   });
-  ctx.outcomes.start(user);
   // Committed: a timeout from here on leaves the user behind; the retry gets the duplicate answer.
   if (roll(ctx.faults().commitThenTimeout, ctx.random)) return hang(res);
   res.status(201).json({ result: { user: user.iiban } });
@@ -78,6 +78,7 @@ function updateUser(ctx: SimContext, req: Request, res: Response): void {
     else if (value !== undefined) user.fields[k] = value;
   }
   ctx.state.touch(user);
+  // Re-runs the decision once a verification was submitted (start() does nothing before).
   ctx.outcomes.start(user);
   res.json({ result: 'success' });
 }

@@ -17,6 +17,8 @@ import {
 } from './gateway.js';
 import { simRouter } from './routes-sim.js';
 import { usersRouter } from './routes-users.js';
+import { verificationsRouter } from './routes-verifications.js';
+import { registerControlWebhook, webhooksRouter } from './routes-webhooks.js';
 import type { KrakenSimulator, KrakenSimulatorOptions, KrakenSimUser } from './types.js';
 import { krakenError } from './validation.js';
 
@@ -47,6 +49,8 @@ function createApp(ctx: SimContext, snapshot: () => KrakenSimUser[]): Express {
   app.use(authenticate(ctx));
   app.use(apiVersion());
   app.use('/b2b/users', usersRouter(ctx));
+  app.use('/b2b/verifications', verificationsRouter(ctx));
+  app.use('/b2b/webhooks', webhooksRouter(ctx));
   app.use(errorHandler(ctx));
   return app;
 }
@@ -63,6 +67,7 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
 
 export async function startKrakenSimulator(opts: KrakenSimulatorOptions): Promise<KrakenSimulator> {
   const ctx = createSimContext(opts);
+  if (opts.webhookUrl) registerControlWebhook(ctx, opts.webhookUrl);
   const snapshot = (): KrakenSimUser[] =>
     [...ctx.state.users.values()].map((u) => structuredClone(u));
   const server = createServer(createApp(ctx, snapshot));
@@ -81,10 +86,10 @@ export async function startKrakenSimulator(opts: KrakenSimulatorOptions): Promis
       });
       return closing;
     },
-    setWebhookUrl: (url) => ctx.webhooks.setUrl(url),
+    setWebhookUrl: (url) => registerControlWebhook(ctx, url),
+    webhooks: () => [...ctx.state.webhooks.values()].map((r) => structuredClone(r)),
     setFaults: (f) => ctx.setFaults(f),
-    rotateSecret: (newSecret, overlapMs = 60_000) =>
-      ctx.webhooks.rotateSecret(newSecret, overlapMs),
+    rotateSecret: (newSecret, overlapMs = 60_000) => ctx.rotateSecret(newSecret, overlapMs),
     users: snapshot,
     requests: () => ctx.state.requests.map((r) => ({ ...r })),
     deliveries: () => ctx.state.deliveries.map((d) => ({ ...d })),
@@ -93,7 +98,7 @@ export async function startKrakenSimulator(opts: KrakenSimulatorOptions): Promis
       if (!user) throw new Error(`kraken simulator: no user ${iiban}`);
       ctx.outcomes.apply(user, outcome);
     },
-    sendTestWebhook: () => ctx.webhooks.emit([{ event: 'webhook.test' }], 0),
+    sendTestWebhook: () => ctx.webhooks.testAll(),
     idle: () => ctx.tasks.idle(),
   };
 }

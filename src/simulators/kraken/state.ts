@@ -1,15 +1,26 @@
 /**
- * The Kraken simulator's in-memory state: users (by IIBAN and by external_id), the last nonce per
- * API key, and the request and delivery logs tests assert on. Bookkeeping only.
+ * The Kraken simulator's in-memory state: users (by IIBAN and by external_id), webhook
+ * registrations, the last nonce per API key, and the request and delivery logs tests assert on.
+ * Bookkeeping only.
  */
 import type { Clock } from '../../lib/clock.js';
-import type { DeliveryRecord, KrakenSimUser, RecordedRequest, RequiredAction } from './types.js';
+import type {
+  DeliveryRecord,
+  KrakenSimUser,
+  KrakenWebhookRegistration,
+  RecordedRequest,
+  RequiredAction,
+} from './types.js';
 
 const ALNUM = 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789';
 
 export interface KrakenState {
   readonly users: Map<string, KrakenSimUser>;
   readonly byExternalId: Map<string, KrakenSimUser>;
+  /** By registration id (`WHSIM-…`), in registration order. */
+  readonly webhooks: Map<string, KrakenWebhookRegistration>;
+  /** `PREFIX-XXXXX-XXXXXX`-style ids (webhook registrations, verifications, test deliveries). */
+  newId(prefix: string): string;
   newUser(init: {
     externalId: string;
     fields: Record<string, unknown>;
@@ -46,9 +57,15 @@ export function createKrakenState(opts: {
     }
   };
 
+  let ids = 0;
   return {
     users,
     byExternalId,
+    webhooks: new Map(),
+    newId(prefix) {
+      ids += 1;
+      return `${prefix}-${group()}${pick()}-${String(ids).padStart(6, '0')}`;
+    },
     newUser(init) {
       const at = nowIso();
       const user: KrakenSimUser = {
@@ -60,6 +77,7 @@ export function createKrakenState(opts: {
         verified: false,
         requiredActions: [init.onboarding],
         statusReasons: [],
+        verifications: [],
         runs: 0,
         createdAt: at,
         updatedAt: at,

@@ -7,19 +7,33 @@ import type { SimFaults } from '../shared/faults.js';
 export type KrakenUserState = 'ok' | 'disabled' | 'closed';
 export type KrakenWebhookEvent = 'user.verified' | 'user.disabled' | 'user.closed' | 'webhook.test';
 
+/**
+ * The simulator's fault switches: the shared ones plus `requestTimeout`, the share of API calls
+ * answered `408 Request Timeout` (Kraken documents 408 as retryable; rule 7).
+ */
+export interface KrakenFaults extends SimFaults {
+  requestTimeout: number;
+}
+
 export interface KrakenSimulatorOptions {
   apiKey: string;
   /** Base64, as Kraken issues it (the HMAC-SHA512 key is the decoded bytes). */
   apiSecret: string;
   /** Base64, newest first; deliveries are signed with `webhookSecrets[0]`. */
   webhookSecrets: string[];
-  /** The registered, enabled webhook (subscribed to the user events); settable with `setWebhookUrl`. */
+  /**
+   * Registers this URL at start as an enabled webhook subscribed to the user events (what a partner
+   * sets up with `POST /b2b/webhooks` + `PATCH`); the same as calling `setWebhookUrl`.
+   */
   webhookUrl?: string;
   /** Kraken retries failed deliveries with exponential backoff for this long; default 300 000 (5 min). */
   retryWindowMs?: number;
   /** What a duplicate `external_id` gets: 409 with the existing IIBAN in `result.user` (default) or without it. */
   duplicateExternalId?: 'conflict_with_iiban' | 'conflict_without_iiban';
-  /** Delay before a data-driven decision (verify, required action, disable, close); default 1500 ms. */
+  /**
+   * Delay before a data-driven decision (verify, required action, disable, close), which a
+   * verification submission starts (and a PATCH re-runs once one was submitted); default 1500 ms.
+   */
   decisionDelayMs?: number;
   /** Verify complete users by themselves (default true); false = they stay in onboarding. */
   autoVerify?: boolean;
@@ -29,7 +43,7 @@ export interface KrakenSimulatorOptions {
   actionDeadlineMs?: number;
   /** Generate IIBANs with spaces (`AA12 ABCD EFGH IJKL`, default) or without. */
   iibanSpaces?: boolean;
-  faults?: Partial<SimFaults>;
+  faults?: Partial<KrakenFaults>;
   /** Per API key; Embed's numbers are [UNKNOWN], so off unless given. */
   rateLimit?: { perSecond: number; burst: number } | false;
   clock?: Clock;
@@ -60,10 +74,30 @@ export interface KrakenSimUser {
   requiredActions: RequiredAction[];
   /** `status.reasons` (Go SDK): why the user was disabled or closed. */
   statusReasons: string[];
-  /** Decisions run so far (create = 1, each PATCH of an unverified user +1). */
+  /** Verifications submitted (`POST /b2b/verifications/{user}`), oldest first. */
+  verifications: KrakenSimVerification[];
+  /** Decisions run so far (each new verification +1, each PATCH after one +1). */
   runs: number;
   createdAt: string;
   updatedAt: string;
+}
+
+/** One verification submission: the multipart `type` and its parsed `metadata`. */
+export interface KrakenSimVerification {
+  id: string;
+  type: string;
+  metadata: Record<string, unknown>;
+  at: string;
+}
+
+/** A webhook registration (`POST /b2b/webhooks`, PROVIDERS.md §1.8). The secret is never kept here. */
+export interface KrakenWebhookRegistration {
+  id: string;
+  url: string;
+  enabled: boolean;
+  subscribed_events: string[];
+  created_at: string;
+  updated_at: string;
 }
 
 export type AuthFailure = 'missing_headers' | 'invalid_key' | 'invalid_signature' | 'invalid_nonce';
@@ -86,7 +120,12 @@ export interface DeliveryRecord {
   eventId: string;
   event: KrakenWebhookEvent;
   iiban?: string;
-  /** Receiver's HTTP status, 'error' (network/timeout), 'dropped' (fault) or 'no_url'. */
+  /** The registration delivered to (`X-Webhook-ID`); absent for 'no_url' and 'dropped'. */
+  webhookId?: string;
+  /**
+   * Receiver's HTTP status, 'error' (network/timeout), 'dropped' (fault) or 'no_url' (no enabled
+   * registration subscribed to the event, or it was disabled/deleted before a retry).
+   */
   status: number | 'error' | 'dropped' | 'no_url';
   /** 1 for the first attempt, +1 per retry. */
   attempt: number;
@@ -109,8 +148,15 @@ export interface KrakenSimulator {
   url: string;
   /** Stops the server, every pending timer and in-flight delivery. */
   close(): Promise<void>;
+  /**
+   * Registers (or re-points) the simulator's own webhook registration at `url`, enabled and
+   * subscribed to `user.verified`, `user.disabled` and `user.closed`: the setup a partner does with
+   * `POST /b2b/webhooks` + `PATCH /b2b/webhooks/{id}`, for tests and `npm start`.
+   */
   setWebhookUrl(url: string): void;
-  setFaults(f: Partial<SimFaults>): void;
+  /** Current webhook registrations (what `GET /b2b/webhooks` lists). */
+  webhooks(): KrakenWebhookRegistration[];
+  setFaults(f: Partial<KrakenFaults>): void;
   /** The new secret is first; deliveries keep using the old one for `overlapMs` (default 60000). */
   rotateSecret(newSecret: string, overlapMs?: number): void;
   users(): KrakenSimUser[];
@@ -118,7 +164,7 @@ export interface KrakenSimulator {
   deliveries(): DeliveryRecord[];
   /** Applies an outcome now (and emits its webhook, if it has one). */
   apply(iiban: string, outcome: SimOutcome): void;
-  /** Sends `webhook.test` (what `POST /b2b/webhooks/{id}/test` triggers). */
+  /** Sends `webhook.test` to every enabled registration (`POST /b2b/webhooks/{id}/test` targets one). */
   sendTestWebhook(): void;
   /** Resolves when no delivery or timer is pending. */
   idle(): Promise<void>;

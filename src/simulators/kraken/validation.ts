@@ -104,6 +104,78 @@ export const UpdateUserSchema = z.strictObject({
   ...optional,
 });
 
+/**
+ * `POST /b2b/verifications/{user}` `metadata` (a JSON string in the multipart form, PROVIDERS.md
+ * §1.5). Which fields are required is not documented: for `identity_document` the document fields
+ * are [INF] required; the rest is optional and checked for type only.
+ */
+export const VERIFICATION_TYPES = ['identity_document', 'document', 'selfie'] as const;
+const identityMeta = z.looseObject({
+  identity: z
+    .looseObject({
+      full_name: z.looseObject({ first_name: text, last_name: text }).optional(),
+      date_of_birth: date.optional(),
+    })
+    .optional(),
+  document_type: text,
+  document_number: text,
+  issuing_country: country,
+  expiration_date: date.optional(),
+  nationality: country.optional(),
+  verifier: z.string().optional(),
+  verified_at: z.iso.datetime().optional(),
+  external_verification_id: text.optional(),
+});
+const otherMeta = z.looseObject({
+  verified_at: z.iso.datetime().optional(),
+  external_verification_id: text.optional(),
+});
+export const verificationMetadataSchema = (type: (typeof VERIFICATION_TYPES)[number]) =>
+  type === 'identity_document' ? identityMeta : otherMeta;
+
+/** The event types a webhook can subscribe to (§1.8 `available_events`). */
+export const AVAILABLE_EVENTS = [
+  'custom_order.executed',
+  'custom_order.execution_failed',
+  'custom_order.cancelled',
+  'quote.executed',
+  'quote.execution_failed',
+  'quote.cancelled',
+  'reward.paid',
+  'user.verified',
+  'user.closed',
+  'user.disabled',
+  'deposit.status_updated',
+  'withdrawal.status_updated',
+] as const;
+
+/**
+ * Webhook URL rules (§1.8): HTTPS, at most 2048 characters, no credentials. The simulator also
+ * takes plain HTTP to a loopback host, because it runs beside its receiver on one machine; the
+ * domain allowlist is not simulated.
+ */
+const webhookUrl = z
+  .string()
+  .max(2048)
+  .refine((s) => {
+    if (!URL.canParse(s)) return false;
+    const u = new URL(s);
+    if (u.username !== '' || u.password !== '') return false;
+    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
+    return u.protocol === 'https:' || (u.protocol === 'http:' && loopback);
+  });
+const events = z.array(z.enum(AVAILABLE_EVENTS));
+export const CreateWebhookSchema = z.strictObject({
+  url: webhookUrl,
+  enabled: z.boolean().optional(),
+  events: events.optional(),
+});
+/** Update: `enabled` and `events`; the events list replaces the subscriptions. */
+export const UpdateWebhookSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  events: events.optional(),
+});
+
 export function krakenError(...codes: string[]): { error: string[] } {
   return { error: codes };
 }

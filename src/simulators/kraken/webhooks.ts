@@ -1,17 +1,19 @@
 /**
- * Webhook delivery as Kraken describes it (PROVIDERS.md §1.8, rule 6): envelope
+ * Webhook delivery as Kraken describes it (PROVIDERS.md §1.8, rule 6): an event goes to every
+ * registration that is `enabled` and subscribed to it (none → recorded as `no_url`). Envelope
  * `{event_type, iiban, id, timestamp}` (RFC3339 with nanoseconds), headers
  * `X-Signature: t=<unix s>,v1=<hex HMAC-SHA256("{t}.{raw}") keyed with the base64-decoded secret>`,
- * `X-Webhook-Event` and `X-Webhook-ID`. A non-2xx answer, a network error or more than 30 s gets
- * retries with exponential backoff for at most `retryWindowMs` (5 min in production); every attempt
- * is signed afresh. Faults: drop / duplicate / reorder; rotation signs with both secrets (two v1).
+ * `X-Webhook-Event` and `X-Webhook-ID` (the registration id). A non-2xx answer, a network error or
+ * more than 30 s gets retries with exponential backoff for at most `retryWindowMs` (5 min in
+ * production); every attempt is signed afresh, and a registration disabled or deleted meanwhile
+ * gets no more attempts. Faults: drop / duplicate / reorder; rotation signs with both secrets.
  */
 import { createHmac } from 'node:crypto';
 import type { Clock } from '../../lib/clock.js';
 import { roll, type SimFaults } from '../shared/faults.js';
 import type { TaskTracker } from '../shared/tasks.js';
 import type { KrakenState } from './state.js';
-import type { DeliveryRecord, KrakenWebhookEvent } from './types.js';
+import type { DeliveryRecord, KrakenWebhookEvent, KrakenWebhookRegistration } from './types.js';
 
 const DELIVERY_TIMEOUT_MS = 30_000;
 const MIN_REORDER_BASE_MS = 100;
@@ -25,9 +27,22 @@ export interface OutgoingEvent {
   iiban?: string;
 }
 
+/** What `POST /b2b/webhooks/{id}/test` reports about its one delivery. */
+export interface TestDelivery {
+  testId: string;
+  payloadSent: string;
+  signatureHeader: string;
+  httpStatus?: number;
+  responseBody?: string;
+  errorMessage?: string;
+}
+
 export interface WebhookDispatcher {
   emit(events: OutgoingEvent[], normalDelayMs: number): void;
-  setUrl(url: string): void;
+  /** `webhook.test` to one registration, once, whether or not it is enabled or subscribed. */
+  test(registration: KrakenWebhookRegistration): Promise<TestDelivery>;
+  /** `webhook.test` to every enabled registration (the control surface's test button). */
+  testAll(): void;
   rotateSecret(newSecret: string, overlapMs: number): void;
 }
 
@@ -39,9 +54,6 @@ export interface WebhookDeps {
   faults: () => SimFaults;
   retryWindowMs: number;
   secret: string;
-  url?: string;
-  /** The webhook registration's id (`X-Webhook-ID`). */
-  webhookId: string;
   logger?: { warn(obj: object, msg?: string): void };
 }
 
@@ -62,7 +74,6 @@ const ok = (status: number | 'error'): boolean =>
   status !== 'error' && status >= 200 && status < 300;
 
 export function createWebhookDispatcher(deps: WebhookDeps): WebhookDispatcher {
-  let url = deps.url;
   let current = deps.secret;
   let previous: { secret: string; until: number } | undefined;
   const base = Math.max(1, deps.retryWindowMs / WINDOW_TO_BASE);
@@ -78,6 +89,7 @@ export function createWebhookDispatcher(deps: WebhookDeps): WebhookDispatcher {
 
   const record = (
     p: Prepared,
+    to: string | undefined,
     status: DeliveryRecord['status'],
     attempt: number,
     copy: number,
@@ -87,6 +99,7 @@ export function createWebhookDispatcher(deps: WebhookDeps): WebhookDispatcher {
       eventId: p.eventId,
       event: p.event,
       ...(p.iiban ? { iiban: p.iiban } : {}),
+      ...(to ? { webhookId: to } : {}),
       status,
       attempt,
       copy,
@@ -95,42 +108,64 @@ export function createWebhookDispatcher(deps: WebhookDeps): WebhookDispatcher {
     });
   };
 
-  const post = async (target: string, p: Prepared): Promise<number | 'error'> => {
+  const post = async (
+    target: KrakenWebhookRegistration,
+    p: Prepared,
+  ): Promise<{ status: number | 'error'; signature: string; text?: string; error?: string }> => {
+    const signature = signatureHeader(p.body);
     try {
-      const res = await fetch(target, {
+      const res = await fetch(target.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          'x-signature': signatureHeader(p.body),
+          'x-signature': signature,
           'x-webhook-event': p.event,
-          'x-webhook-id': deps.webhookId,
+          'x-webhook-id': target.id,
           'user-agent': 'kraken-simulator',
         },
         body: p.body,
         signal: AbortSignal.any([deps.tasks.signal, AbortSignal.timeout(DELIVERY_TIMEOUT_MS)]),
       });
-      await res.arrayBuffer().catch(() => undefined);
-      return res.status;
-    } catch {
-      return 'error';
+      const text = await res.text().catch(() => '');
+      return { status: res.status, signature, text };
+    } catch (err) {
+      return { status: 'error', signature, error: err instanceof Error ? err.message : 'error' };
     }
   };
 
-  /** Attempt `n`; `spentMs` is the backoff already waited (the window is measured in it). */
-  const attempt = async (p: Prepared, copy: number, n: number, spentMs: number): Promise<void> => {
-    if (deps.tasks.closed) return;
-    if (!url) return record(p, 'no_url', n, copy);
-    const status = await post(url, p);
-    if (deps.tasks.closed) return;
-    if (ok(status)) return record(p, status, n, copy);
-    const wait = base * 2 ** (n - 1);
-    const gaveUp = spentMs + wait > deps.retryWindowMs;
-    record(p, status, n, copy, gaveUp);
-    if (!gaveUp) deps.tasks.after(wait, () => attempt(p, copy, n + 1, spentMs + wait));
+  /** Still enabled and subscribed (a retry goes nowhere once the partner switched it off). */
+  const active = (id: string, event: KrakenWebhookEvent): KrakenWebhookRegistration | undefined => {
+    const r = deps.state.webhooks.get(id);
+    return r?.enabled && (event === 'webhook.test' || r.subscribed_events.includes(event))
+      ? r
+      : undefined;
   };
 
-  const sendCopies = async (p: Prepared, copies: number): Promise<void> => {
-    for (let copy = 1; copy <= copies; copy += 1) await attempt(p, copy, 1, 0);
+  /** Attempt `n` to one registration; `spentMs` is the backoff already waited. */
+  const attempt = async (
+    p: Prepared,
+    to: string,
+    copy: number,
+    n: number,
+    spentMs: number,
+  ): Promise<void> => {
+    if (deps.tasks.closed) return;
+    const target = active(to, p.event);
+    if (!target) return record(p, to, 'no_url', n, copy);
+    const { status } = await post(target, p);
+    if (deps.tasks.closed) return;
+    if (ok(status)) return record(p, to, status, n, copy);
+    const wait = base * 2 ** (n - 1);
+    const gaveUp = spentMs + wait > deps.retryWindowMs;
+    record(p, to, status, n, copy, gaveUp);
+    if (!gaveUp) deps.tasks.after(wait, () => attempt(p, to, copy, n + 1, spentMs + wait));
+  };
+
+  const sendCopies = async (p: Prepared, targets: string[], copies: number): Promise<void> => {
+    if (targets.length === 0) return record(p, undefined, 'no_url', 1, 1);
+    for (let copy = 1; copy <= copies; copy += 1) {
+      for (const to of targets) await attempt(p, to, copy, 1, 0);
+    }
   };
 
   const newEventId = (): string => {
@@ -156,38 +191,54 @@ export function createWebhookDispatcher(deps: WebhookDeps): WebhookDispatcher {
     return { eventId, event: e.event, ...(e.iiban ? { iiban: e.iiban } : {}), body };
   };
 
-  return {
-    emit(events, normalDelayMs) {
-      const inOrder: Array<{ p: Prepared; copies: number }> = [];
-      for (const e of events) {
-        const p = prepare(e);
-        const f = deps.faults();
-        if (roll(f.drop, deps.random)) {
-          record(p, 'dropped', 1, 1);
-          continue;
-        }
-        const copies = roll(f.duplicate, deps.random) ? 2 : 1;
-        if (roll(f.reorder, deps.random)) {
-          const holdBack =
-            Math.max(MIN_REORDER_BASE_MS, normalDelayMs) * (0.5 + 2.5 * deps.random());
-          deps.tasks.after(holdBack, () => sendCopies(p, copies));
-        } else {
-          inOrder.push({ p, copies });
-        }
+  const targetsOf = (event: KrakenWebhookEvent): string[] =>
+    [...deps.state.webhooks.values()].flatMap((r) => (active(r.id, event) ? [r.id] : []));
+
+  const emit = (events: OutgoingEvent[], normalDelayMs: number): void => {
+    const inOrder: Array<{ p: Prepared; targets: string[]; copies: number }> = [];
+    for (const e of events) {
+      const p = prepare(e);
+      const targets = targetsOf(e.event);
+      const f = deps.faults();
+      if (targets.length > 0 && roll(f.drop, deps.random)) {
+        record(p, undefined, 'dropped', 1, 1);
+        continue;
       }
-      if (inOrder.length === 0) return;
-      const run = async (): Promise<void> => {
-        for (const { p, copies } of inOrder) await sendCopies(p, copies);
+      const copies = roll(f.duplicate, deps.random) ? 2 : 1;
+      if (roll(f.reorder, deps.random)) {
+        const holdBack = Math.max(MIN_REORDER_BASE_MS, normalDelayMs) * (0.5 + 2.5 * deps.random());
+        deps.tasks.after(holdBack, () => sendCopies(p, targets, copies));
+      } else {
+        inOrder.push({ p, targets, copies });
+      }
+    }
+    if (inOrder.length === 0) return;
+    const run = async (): Promise<void> => {
+      for (const { p, targets, copies } of inOrder) await sendCopies(p, targets, copies);
+    };
+    void deps.tasks
+      .track(run())
+      .catch((err: unknown) =>
+        deps.logger?.warn({ err }, 'kraken simulator: webhook delivery failed'),
+      );
+  };
+
+  return {
+    emit,
+    async test(registration) {
+      const p = prepare({ event: 'webhook.test' });
+      const r = await deps.tasks.track(post(registration, p));
+      record(p, registration.id, r.status, 1, 1);
+      return {
+        testId: p.eventId,
+        payloadSent: p.body,
+        signatureHeader: r.signature,
+        ...(r.status === 'error' ? {} : { httpStatus: r.status }),
+        ...(r.text !== undefined ? { responseBody: r.text.slice(0, 1024) } : {}),
+        ...(r.error !== undefined ? { errorMessage: r.error } : {}),
       };
-      void deps.tasks
-        .track(run())
-        .catch((err: unknown) =>
-          deps.logger?.warn({ err }, 'kraken simulator: webhook delivery failed'),
-        );
     },
-    setUrl(next) {
-      url = next;
-    },
+    testAll: () => emit([{ event: 'webhook.test' }], 0),
     rotateSecret(newSecret, overlapMs) {
       previous = { secret: current, until: deps.clock.now().getTime() + overlapMs };
       current = newSecret;
