@@ -2,13 +2,13 @@
  * Liveness and readiness.
  * - `GET /healthz`: the process is alive and its event loop answers (no dependency is checked,
  *   so a Redis outage never gets a healthy process restarted).
- * - `GET /readyz`: Redis answers a PING within `pingTimeoutMs` AND, in a process that runs
+ * - `GET /readyz`: Redis (on a cluster: every master) answers a PING within `pingTimeoutMs` AND, in a process that runs
  *   workers, every worker is consuming (see metrics/worker-activity.ts). An api-only process is
  *   ready when Redis is.
  * Also `opsApp`: the same routes plus `/metrics` for worker-only processes, which serve no API.
  */
 import express, { type Express, type Router } from 'express';
-import type { Redis } from 'ioredis';
+import { pingRedis, type RedisClient } from '../queue/redis.js';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { Metrics } from '../metrics/metrics.js';
@@ -16,7 +16,7 @@ import type { WorkerActivity } from '../metrics/worker-activity.js';
 import { notFound } from './errors.js';
 
 export interface HealthDeps {
-  redis: Redis;
+  redis: RedisClient;
   /** Present in processes that run workers. */
   workerActivity?: WorkerActivity;
   pingTimeoutMs?: number;
@@ -42,11 +42,11 @@ export function healthRouter(deps: HealthDeps): Router {
   return router;
 }
 
-async function redisAnswers(redis: Redis, timeoutMs: number): Promise<boolean> {
+async function redisAnswers(redis: RedisClient, timeoutMs: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<boolean>((r) => { timer = setTimeout(() => r(false), timeoutMs); });
   try {
-    return await Promise.race([redis.ping().then((p) => p === 'PONG', () => false), timeout]);
+    return await Promise.race([pingRedis(redis).catch(() => false), timeout]);
   } finally {
     clearTimeout(timer);
   }
