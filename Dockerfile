@@ -26,6 +26,8 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The operator CLI (`npx kyc-orchestrator …` in the container); without src/ it runs dist/cli.
+COPY bin ./bin
 COPY package.json ./
 COPY examples ./examples
 USER node

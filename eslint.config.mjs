@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**', '.tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -47,6 +47,14 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+  {
+    // test/faults/redis-cluster.test.ts runs test/integration against a Redis Cluster: connect
+    // through test/helpers/redis.ts (connectRedis), which handles both kinds of REDIS_URL.
+    files: ['test/integration/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Redis']", message: 'use connectRedis() from test/helpers/redis.ts (the suite also runs on a Redis Cluster)' }],
     },
   },
   { files: ['**/*.mjs'], ...tseslint.configs.disableTypeChecked },

@@ -2,7 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    // test/faults is its own suite (npm run test:faults, vitest.faults.config.ts): it kills and
+    // restarts processes and Redis, and needs the machine to itself.
+    include: ['test/{unit,integration,e2e,security}/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

@@ -3,7 +3,7 @@
  * provider is enabled when its base URL is configured; in simulated mode every provider whose
  * simulator runs is enabled.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './queue/redis.js';
 import type { Config } from './config/env.js';
 import type { ReasonMapper } from './kyc/reasons.js';
 import type { ProviderId } from './kyc/types.js';
@@ -12,6 +12,7 @@ import type { HttpObserver } from './lib/http.js';
 import { createKiraAdapter } from './providers/kira/index.js';
 import { createKrakenAdapter } from './providers/kraken/index.js';
 import { createWealthyhoodAdapter } from './providers/wealthyhood/index.js';
+import { createRedisKrakenLedger } from './store/kraken-ledger.js';
 import { createRedisNonceSource } from './store/nonce.js';
 import type { ProviderAdapter } from './providers/provider-adapter.js';
 
@@ -23,7 +24,7 @@ export interface AdapterContext {
   clock: Clock;
   fetch?: typeof fetch;
   reasons: ReasonMapper;
-  redis: Redis;
+  redis: RedisClient;
   observe(provider: ProviderId): HttpObserver;
 }
 
@@ -35,7 +36,7 @@ const BUILDERS: Record<ProviderId, Builder | undefined> = {
     return createKiraAdapter({
       baseUrl, apiKey: c.KIRA_API_KEY, clientId: c.KIRA_CLIENT_ID, password: c.KIRA_PASSWORD,
       webhookSecrets: c.KIRA_WEBHOOK_SECRETS, fetch: ctx.fetch, clock: ctx.clock, reasons: ctx.reasons,
-      timeoutMs: c.PROVIDER_TIMEOUT, observe: ctx.observe('kira'),
+      timeoutMs: c.PROVIDER_TIMEOUT, observe: ctx.observe('kira'), rateLimitPerSecond: c.KIRA_RATE_LIMIT,
     });
   },
   kraken: (ctx, baseUrl) => {
@@ -44,6 +45,8 @@ const BUILDERS: Record<ProviderId, Builder | undefined> = {
       baseUrl, apiKey: c.KRAKEN_API_KEY, apiSecret: c.KRAKEN_API_SECRET, webhookSecrets: c.KRAKEN_WEBHOOK_SECRETS,
       // One nonce sequence per API key across every process and host (PROVIDERS.md §4.4).
       nonces: createRedisNonceSource({ redis: ctx.redis, apiKey: c.KRAKEN_API_KEY, clock: ctx.clock }),
+      // What every process told Kraken: IIBAN per external_id and field digests (PATCH only what differs).
+      ledger: createRedisKrakenLedger({ redis: ctx.redis, prefix: c.QUEUE_PREFIX, apiKey: c.KRAKEN_API_KEY }),
       fetch: ctx.fetch, clock: ctx.clock, reasons: ctx.reasons, timeoutMs: c.PROVIDER_TIMEOUT, observe: ctx.observe('kraken'),
     });
   },

@@ -8,11 +8,17 @@
 import { ConfigError, loadConfig, type Config } from './config/env.js';
 import { systemClock } from './lib/clock.js';
 import { createLogger } from './lib/logger.js';
+import { configuredUrls } from './adapters.js';
 import { startService } from './service.js';
 import { startSimulators } from './simulators/start.js';
 
 const ROLES = ['all', 'api', 'worker', 'simulators'] as const;
 const SIM_PORT = 4010;
+const SPLIT_SIM_URLS = {
+  kira: `http://127.0.0.1:${SIM_PORT}`,
+  kraken: `http://127.0.0.1:${SIM_PORT + 1}`,
+  wealthyhood: `http://127.0.0.1:${SIM_PORT + 2}`,
+};
 
 function readConfig(): Config {
   try {
@@ -35,13 +41,15 @@ async function main(): Promise<void> {
   let close: () => Promise<void>;
   if (role === 'simulators') {
     const sims = await startSimulators(config, { clock: systemClock, log, port: SIM_PORT, host: config.HOST, webhookTarget: `http://127.0.0.1:${config.PORT}` });
-    log.info({ kira: sims.kira.url }, `simulators listening; webhooks go to http://127.0.0.1:${config.PORT}`);
+    log.info(sims.urls, `simulators listening; webhooks go to http://127.0.0.1:${config.PORT}`);
     close = () => sims.close();
   } else {
-    const splitSimulated = role !== 'all' && config.PROVIDERS_MODE === 'simulated' && !config.KIRA_BASE_URL;
+    // api and worker apart in simulated mode: the simulators run in their own process
+    // (`npm start -- simulators`) on fixed ports, Kira, Kraken, Wealthyhood in that order.
+    const splitSimulated = role !== 'all' && config.PROVIDERS_MODE === 'simulated';
     const service = await startService({
       config, role, log,
-      providerUrls: splitSimulated ? { kira: `http://127.0.0.1:${SIM_PORT}` } : undefined,
+      providerUrls: splitSimulated ? { ...SPLIT_SIM_URLS, ...configuredUrls(config) } : undefined,
     });
     close = () => service.close();
     announce(log, role, service.url, config, service.simulators?.kira.url);

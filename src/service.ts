@@ -3,7 +3,7 @@
  * simulated mode the provider simulators. Tests and benchmarks use this too, injecting the clock,
  * fetch and logger; `main.ts` only parses the command line and the environment.
  */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import type { Worker } from 'bullmq';
@@ -14,19 +14,22 @@ import { createReasonMapper, DEFAULT_REASON_RULES, ReasonRulesFileSchema } from 
 import { systemClock, type Clock } from './lib/clock.js';
 import { createLogger, throttledErrorLog } from './lib/logger.js';
 import { codeClass, createMetrics, initCounters, type Metrics } from './metrics/metrics.js';
-import { escalationSource, queueCountsSource } from './metrics/scrape-sources.js';
+import { cachedRead, escalationSource, queueCountsSource } from './metrics/scrape-sources.js';
 import { createWorkerActivity, type WorkerActivity } from './metrics/worker-activity.js';
 import { opsApp } from './http/health.js';
 import { buildAdapters, configuredUrls, type ProviderUrls } from './adapters.js';
 import type { ProviderId } from './kyc/types.js';
 import type { HttpObserver } from './lib/http.js';
 import { createProviderRegistry, type ProviderRegistry } from './providers/registry.js';
+import { withCircuitBreaker } from './providers/circuit-guard.js';
+import { createCircuitBreakers } from './store/circuit-breaker.js';
 import { createCaseCommands } from './queue/case-commands.js';
 import { createProducer, type Producer } from './queue/producer.js';
 import { createRedis, redisReady } from './queue/redis.js';
 import { startSimulators, type Simulators } from './simulators/start.js';
 import { createCaseStore, type CaseStore } from './store/case-store.js';
 import { createNotifications, createOutbox, secretKey } from './notifications/index.js';
+import { SHUTDOWN_REASON } from './workers/job-context.js';
 import { startWorkers } from './workers/workers.js';
 
 export type Role = 'all' | 'api' | 'worker';
@@ -41,8 +44,6 @@ export interface ServiceOptions {
   providerUrls?: ProviderUrls;
   /** Start in-process simulators when no provider URL is known (simulated mode). Default true. */
   startSimulators?: boolean;
-  /** Readiness: a worker with jobs waiting that picked none for this long is not ready. Default 60 s. */
-  readinessStallMs?: number;
 }
 
 export interface Service {
@@ -79,12 +80,21 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     metrics.providerRequests.inc({ provider, operation: e.operation, code_class: codeClass(e.status) });
     metrics.providerRequestSeconds.observe({ provider, operation: e.operation }, e.seconds);
   };
-  const providers = createProviderRegistry(buildAdapters({ config, urls, clock, fetch: opts.fetch, reasons: reasonMapper(config), redis, observe }));
+  // One circuit per provider, its state in Redis, shared by every worker process and host.
+  const circuits = createCircuitBreakers({
+    redis, prefix: config.QUEUE_PREFIX, clock, log,
+    // A probe runs as one job: its lease is the job's time limit (the jobTimeoutMs given to the workers).
+    policy: { failureThreshold: config.CIRCUIT_FAILURE_THRESHOLD, openForMs: config.CIRCUIT_OPEN_FOR, maxOpenForMs: config.CIRCUIT_OPEN_MAX, probeLeaseMs: config.PROVIDER_TIMEOUT * 4 },
+    onTransition: (provider, to) => metrics.circuitTransitions.inc({ provider, to }),
+    onReject: (provider) => metrics.circuitRejected.inc({ provider }),
+  });
+  const adapters = buildAdapters({ config, urls, clock, fetch: opts.fetch, reasons: reasonMapper(config), redis, observe });
+  const providers = createProviderRegistry(adapters.map((a) => withCircuitBreaker(a, circuits.get(a.id))));
   if (providers.ids().length === 0) throw new Error('no provider is configured: set KIRA_BASE_URL (or use PROVIDERS_MODE=simulated)');
   // Partner notifications only with a partner URL (config requires the secret with it).
   const partner = config.PARTNER_WEBHOOK_URL && config.PARTNER_WEBHOOK_SECRET ? { url: config.PARTNER_WEBHOOK_URL, key: secretKey(config.PARTNER_WEBHOOK_SECRET) } : undefined;
   const outbox = partner ? createOutbox(redis, config.QUEUE_PREFIX) : undefined;
-  const store = createCaseStore({ redis, prefix: config.QUEUE_PREFIX, policy: { maxAttempts: config.MAX_REMEDIATION_ATTEMPTS }, pollSchedule: config.RECONCILE_SCHEDULE, notifications: partner !== undefined });
+  const store = createCaseStore({ redis, prefix: config.QUEUE_PREFIX, policy: { maxAttempts: config.MAX_REMEDIATION_ATTEMPTS }, pollSchedule: config.RECONCILE_SCHEDULE, deadlineMarginMs: config.DEADLINE_MARGIN, notifications: partner !== undefined });
   const producer = createProducer({
     connection: redis, prefix: config.QUEUE_PREFIX, providers: providers.ids(), dedupeTtlMs: config.WEBHOOK_DEDUPE_TTL,
     notifications: outbox && { retryWindowMs: config.NOTIFY_RETRY_WINDOW, backoffBaseMs: config.NOTIFY_BACKOFF_BASE, isPending: outbox.isPending },
@@ -97,6 +107,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   metrics.setSources({
     queueCounts: queueCountsSource(producer.queues()),
     escalations: escalationSource({ redis, keys: store.keys, slaMs: config.ESCALATION_SLA, clock, providers: providers.ids() }),
+    circuits: cachedRead(() => circuits.states(), { ttlMs: 1_000, timeoutMs: 1_000 }),
   });
 
   const workers = workerRedis
@@ -108,7 +119,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     : [];
   if (workers.length > 0) await producer.scheduleReconcile(config.RECONCILE_TICK);
   const workerActivity = workers.length > 0
-    ? createWorkerActivity({ queues: producer.queues(), stallMs: opts.readinessStallMs ?? 60_000, clock, log })
+    ? createWorkerActivity({ queues: producer.queues(), stallMs: config.READINESS_STALL, clock, log })
     : undefined;
   for (const w of workers) workerActivity?.watch(w);
   const redisErrors = throttledErrorLog(log, 'queue connection error (Redis unreachable?)');
@@ -121,14 +132,14 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   let opsUrl: string | undefined;
   if (opts.role !== 'worker') {
     const app = createApp({ store, commands, producer, providers, clock, apiTokens: config.API_TOKENS, escalationSlaMs: config.ESCALATION_SLA, metrics, log, redis, adminPassword: config.ADMIN_PASSWORD, workerActivity });
-    server = await listen(app, config.PORT, config.HOST);
+    server = await listen(app, config.PORT, config.HOST, { requestMs: config.REQUEST_TIMEOUT, headersMs: config.HEADERS_TIMEOUT });
     const port = (server.address() as AddressInfo).port;
     url = `http://127.0.0.1:${port}`;
     simulators?.setWebhookTarget(url);
   } else {
     // Worker-only: /healthz, /readyz and /metrics on PORT (provider-call and job metrics live here).
     // A taken port costs the endpoint, not the worker: consuming matters more than being scraped.
-    server = await listen(opsApp({ redis, workerActivity, metrics, log }), config.PORT, config.HOST).catch((err: unknown) => {
+    server = await listen(opsApp({ redis, workerActivity, metrics, log }), config.PORT, config.HOST, { requestMs: config.REQUEST_TIMEOUT, headersMs: config.HEADERS_TIMEOUT }).catch((err: unknown) => {
       log.warn({ port: config.PORT, err: err instanceof Error ? err.message : String(err) }, 'worker ops endpoint (/healthz, /readyz, /metrics) not started');
       return undefined;
     });
@@ -136,23 +147,25 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   }
 
   /**
-   * Graceful stop: no new connections, in-flight requests and jobs get `graceMs` to finish; jobs
-   * still running then are abandoned to BullMQ's stalled-job recovery (another worker retries
-   * them), so nothing is lost.
+   * Graceful stop (SIGTERM): the api stops accepting connections and lets in-flight requests
+   * finish; the workers stop fetching and let their running jobs finish; both within `graceMs`.
+   * Jobs still running then are aborted and handed back to their queues (workers.ts) for another
+   * worker, without burning an attempt; should even that fail (Redis away), they are left to
+   * BullMQ's stalled-job recovery. Either way nothing acknowledged is lost.
    */
   async function close(graceMs = config.SHUTDOWN_GRACE): Promise<void> {
     workerActivity?.stop();
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), graceMs); });
-    if (server) {
-      const s = server;
-      const closed = new Promise<void>((r) => s.close(() => r()));
-      s.closeIdleConnections();
-      await Promise.race([closed, graceOver]);
-      s.closeAllConnections();
+    const httpDone = server ? closeServer(server, graceOver) : Promise.resolve();
+    const workersDone = Promise.all(workers.map((w) => w.close())).then(() => 'done' as const);
+    if ((await Promise.race([workersDone, graceOver])) === 'timeout') {
+      log.warn({ graceMs }, 'shutdown grace period over: returning running jobs to their queues');
+      for (const w of workers) w.cancelAllJobs(SHUTDOWN_REASON);
+      const handedBack = await Promise.race([workersDone, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), HAND_BACK_MS).unref())]);
+      if (handedBack === 'timeout') await Promise.all(workers.map((w) => w.close(true)));
     }
-    const finished = Promise.all(workers.map((w) => w.close())).then(() => 'done' as const);
-    if ((await Promise.race([finished, graceOver])) === 'timeout') await Promise.all(workers.map((w) => w.close(true)));
+    await httpDone;
     clearTimeout(timer);
     await producer.close();
     await simulators?.close();
@@ -163,17 +176,38 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   return { url, opsUrl, store, producer, metrics, providers, simulators, workers, workerActivity, close };
 }
 
+/** How long aborted jobs get to move back to their queues before the workers are closed by force. */
+const HAND_BACK_MS = 5_000;
+
+/** Stops accepting connections; in-flight requests get until `graceOver`, then are cut. */
+async function closeServer(s: Server, graceOver: Promise<unknown>): Promise<void> {
+  const closed = new Promise<void>((r) => s.close(() => r()));
+  s.closeIdleConnections();
+  await Promise.race([closed, graceOver]);
+  s.closeAllConnections();
+}
+
 function reasonMapper(config: Config) {
   if (!config.REASON_MAP_FILE) return createReasonMapper(DEFAULT_REASON_RULES);
   const rules = ReasonRulesFileSchema.parse(JSON.parse(readFileSync(config.REASON_MAP_FILE, 'utf8')));
   return createReasonMapper(rules);
 }
 
-function listen(app: ReturnType<typeof createApp>, port: number, host: string): Promise<Server> {
+function listen(app: ReturnType<typeof createApp>, port: number, host: string, timeouts: { requestMs: number; headersMs: number }): Promise<Server> {
+  // Slow clients are cut off (408, connection closed): the headers within headersMs, the whole
+  // request within requestMs. Node checks both only every connectionsCheckingInterval (30 s by
+  // default), so check often enough for short values to hold.
+  const server = createServer({
+    requestTimeout: timeouts.requestMs,
+    headersTimeout: timeouts.headersMs,
+    connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(timeouts.headersMs / 4))),
+    keepAliveTimeout: 5_000,
+  }, app);
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(server)));
-    server.requestTimeout = 30_000;
-    server.headersTimeout = 10_000;
-    server.keepAliveTimeout = 5_000;
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
   });
 }

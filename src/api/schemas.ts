@@ -2,14 +2,27 @@
 import { z } from 'zod';
 import { ApplicantPatchSchema, ApplicantSchema } from '../kyc/applicant.js';
 import { CASE_STATUSES, PROVIDER_IDS, REASON_CODES } from '../kyc/types.js';
+import { decodeCursor } from '../store/case-store.js';
 
 export const OnboardingRequest = z.object({ provider: z.enum(PROVIDER_IDS), applicant: ApplicantSchema }).strict();
+
+/**
+ * A cursor this API returned. The store checks the format only; an offset past 2^53 (`o:` and 25
+ * digits) would reach Redis as `1e+24`, and Redis refuses it (a 500, found by fuzzing).
+ */
+const Cursor = z.string().min(1).max(200).refine((s) => {
+  try {
+    return Number.isSafeInteger(decodeCursor(s));
+  } catch {
+    return false;
+  }
+}, 'not a cursor this API returned');
 
 export const CaseListQuery = z.object({
   status: z.enum(CASE_STATUSES).optional(),
   provider: z.enum(PROVIDER_IDS).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().min(1).max(200).optional(),
+  cursor: Cursor.optional(),
 }).strict();
 
 export const ResolveRequest = z.object({ action: z.enum(['retry', 'reject']), note: z.string().max(2000).optional() }).strict();

@@ -2,21 +2,21 @@
  * The service's own modules, wired for the CLI the way `service.ts` wires them, minus HTTP and
  * workers: one producer Redis connection, the case store, the producer and the case commands.
  */
-import type { Redis } from 'ioredis';
 import type { Config } from '../config/env.js';
+import { redactRedisUrl } from '../config/redis-url.js';
 import { PROVIDER_IDS } from '../kyc/types.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { createMetrics } from '../metrics/metrics.js';
 import { createOutbox } from '../notifications/outbox.js';
 import { createCaseCommands, type CaseCommands } from '../queue/case-commands.js';
 import { createProducer, type Producer } from '../queue/producer.js';
-import { createRedis, redisReady } from '../queue/redis.js';
+import { createRedis, redisReady, type RedisClient } from '../queue/redis.js';
 import { createCaseStore, type CaseStore } from '../store/case-store.js';
 import { CliError, EXIT } from './errors.js';
 
 export interface CliDeps {
   config: Config;
-  redis: Redis;
+  redis: RedisClient;
   store: CaseStore;
   producer: Producer;
   commands: CaseCommands;
@@ -38,7 +38,7 @@ export async function connect(config: Config, clock: Clock = systemClock): Promi
   // As in service.ts: with a partner URL, a decision taken here (an operator's resolve) writes its
   // partner notification and relays it to the notifications queue, like the service's own.
   const outbox = config.PARTNER_WEBHOOK_URL && config.PARTNER_WEBHOOK_SECRET ? createOutbox(redis, config.QUEUE_PREFIX) : undefined;
-  const store = createCaseStore({ redis, prefix: config.QUEUE_PREFIX, policy: { maxAttempts: config.MAX_REMEDIATION_ATTEMPTS }, pollSchedule: config.RECONCILE_SCHEDULE, notifications: outbox !== undefined });
+  const store = createCaseStore({ redis, prefix: config.QUEUE_PREFIX, policy: { maxAttempts: config.MAX_REMEDIATION_ATTEMPTS }, pollSchedule: config.RECONCILE_SCHEDULE, deadlineMarginMs: config.DEADLINE_MARGIN, notifications: outbox !== undefined });
   // Queues for every provider: a command on a case (resolve → retry) must be able to enqueue its
   // follow-up job whichever provider the case belongs to; the workers of that provider take it.
   const producer = createProducer({
@@ -56,13 +56,7 @@ export async function connect(config: Config, clock: Clock = systemClock): Promi
   return { config, redis, store, producer, commands, clock, close };
 }
 
-/** `redis://user:secret@host` → `redis://user:***@host`: never print a password. */
+/** `redis://user:secret@host` → `redis://user:***@host` (cluster URLs alike): never print a password. */
 export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return '(unparseable REDIS_URL)';
-  }
+  return redactRedisUrl(url);
 }

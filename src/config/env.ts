@@ -2,6 +2,8 @@
  * Configuration: parsed once from the environment with zod. Nothing else reads process.env.
  */
 import { z } from 'zod';
+import { EVENT_JOB_RETENTION_MS } from '../queue/catalog.js';
+import { hasHashTag, isClusterUrl, RedisUrlSchema } from './redis-url.js';
 
 const csv = z
   .string()
@@ -38,7 +40,8 @@ export const ConfigSchema = z
   .object({
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     HOST: z.string().min(1).default('0.0.0.0'),
-    REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+    /** redis://, rediss:// (one Redis) or redis+cluster://host1:port1,host2:port2 (see redis-url.ts). */
+    REDIS_URL: RedisUrlSchema.default('redis://127.0.0.1:6379'),
     QUEUE_PREFIX: z.string().regex(/^[\w{}-]+$/, 'letters, digits, _ - { } only').default('{kyc}'),
     API_TOKENS: csv.default(['dev-token']),
     ADMIN_PASSWORD: z.string().min(8).optional(),
@@ -48,6 +51,8 @@ export const ConfigSchema = z
     KIRA_CLIENT_ID: z.string().min(1).default('00000000-0000-4000-8000-000000000001'),
     KIRA_PASSWORD: z.string().min(1).default('sim-kira-password'),
     KIRA_WEBHOOK_SECRETS: csv.pipe(z.array(z.string().min(5)).min(1)).default(['sim-kira-webhook-secret']),
+    /** Kira calls per second this account may make (PROVIDERS.md §2.5: 20/s unless Kira granted more). */
+    KIRA_RATE_LIMIT: z.coerce.number().int().min(1).default(20),
     KRAKEN_BASE_URL: optionalUrl,
     KRAKEN_API_KEY: z.string().min(1).default('sim-kraken-api-key'),
     /** Base64, as Kraken issues it (the HMAC key is its decoded bytes). */
@@ -75,11 +80,24 @@ export const ConfigSchema = z
     DEADLINE_MARGIN: durationList.transform((l) => l[0]!).default(24 * 3_600_000),
     REASON_MAP_FILE: z.string().min(1).optional(),
     SIM_FAULTS: z.string().default(''),
-    WEBHOOK_DEDUPE_TTL: durationList.transform((l) => l[0]!).default(7 * 86_400_000),
+    /** Must outlive the events queue's job retention (3 d), so dedupe covers every job on record. */
+    WEBHOOK_DEDUPE_TTL: durationList.transform((l) => l[0]!).pipe(z.number().gt(EVENT_JOB_RETENTION_MS, 'must be longer than 3d, the time the events queue keeps its jobs')).default(7 * 86_400_000),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
     PROVIDER_TIMEOUT: durationList.transform((l) => l[0]!).default(10_000),
+    /** Consecutive retryable provider failures (5xx, timeouts, network) that open the provider's circuit. */
+    CIRCUIT_FAILURE_THRESHOLD: z.coerce.number().int().min(1).max(1_000).default(5),
+    /** Cool-down of an open circuit before one probe call goes through; doubles per failed probe. */
+    CIRCUIT_OPEN_FOR: durationList.transform((l) => l[0]!).default(30_000),
+    /** Longest cool-down after repeated failed probes. */
+    CIRCUIT_OPEN_MAX: durationList.transform((l) => l[0]!).default(300_000),
     JOB_LOCK_DURATION: durationList.transform((l) => l[0]!).default(30_000),
     SHUTDOWN_GRACE: durationList.transform((l) => l[0]!).default(25_000),
+    /** Readiness: a worker with jobs waiting that picked none for this long is not consuming (503). */
+    READINESS_STALL: durationList.transform((l) => l[0]!).default(60_000),
+    /** Longest a client may take to send a whole request (headers and body); then 408 and the connection is closed. */
+    REQUEST_TIMEOUT: durationList.transform((l) => l[0]!).pipe(z.number().min(1, 'must be more than 0')).default(30_000),
+    /** Longest a client may take to send the request headers; at most REQUEST_TIMEOUT. */
+    HEADERS_TIMEOUT: durationList.transform((l) => l[0]!).pipe(z.number().min(1, 'must be more than 0')).default(10_000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
 ;
@@ -98,6 +116,16 @@ function crossFieldProblems(env: Record<string, string>): string[] {
   }
   if (env.PARTNER_WEBHOOK_URL && !env.PARTNER_WEBHOOK_SECRET) {
     out.push('PARTNER_WEBHOOK_SECRET: required when PARTNER_WEBHOOK_URL is set');
+  }
+  // The multi-key Lua scripts and transactions need all of a deployment's keys in one slot.
+  if (env.REDIS_URL && isClusterUrl(env.REDIS_URL) && !hasHashTag(env.QUEUE_PREFIX ?? '{kyc}')) {
+    out.push('QUEUE_PREFIX: on a Redis Cluster it must hold a hash tag, e.g. {kyc} or {kyc}-eu (keeps every key of the deployment in one slot)');
+  }
+  // Node refuses to start a server whose headers timeout exceeds its request timeout.
+  const requestMs = parseDuration(env.REQUEST_TIMEOUT ?? '30s');
+  const headersMs = parseDuration(env.HEADERS_TIMEOUT ?? '10s');
+  if (requestMs !== undefined && headersMs !== undefined && headersMs > requestMs) {
+    out.push('HEADERS_TIMEOUT: must not exceed REQUEST_TIMEOUT (the headers are part of the request)');
   }
   return out;
 }

@@ -12,9 +12,10 @@ export type CaseInput =
   | { kind: 'create_started' }
   | { kind: 'user_created'; providerUserId: string; providerStatus?: string; adopted: boolean }
   | { kind: 'preflight_failed'; reasons: Reason[] }
-  | { kind: 'create_failed'; reason: Reason; errors?: { field?: string; message: string }[] }
+  /** `mayHaveCommitted`: the provider may hold a user from this create (see createKeyRound). */
+  | { kind: 'create_failed'; reason: Reason; errors?: { field?: string; message: string }[]; mayHaveCommitted?: boolean }
   | { kind: 'provider_event'; event: ProviderEvent }
-  | { kind: 'remediation_submitted'; attempt: number; detail: string }
+  | { kind: 'remediation_submitted'; attempt: number; detail: string; synced?: string[] }
   | { kind: 'remediation_failed'; reason: Reason; errors?: { field?: string; message: string }[] }
   | { kind: 'applicant_updated'; patch: ApplicantPatch }
   | { kind: 'resolve'; action: 'retry' | 'reject'; note?: string }
@@ -27,6 +28,8 @@ export interface Transition {
   detail?: string;
   reasons?: Reason[];
   patch: Partial<Omit<KycCase, 'id' | 'version' | 'status'>>;
+  /** Poll the provider user at the next reconcile tick (the event's reasons are only in its GET). */
+  pollNow?: boolean;
 }
 
 export interface Policy {
@@ -51,6 +54,18 @@ const SOURCE_OF: Record<CaseInput['kind'], EventSource> = {
   deadline_near: 'system',
 };
 
+/**
+ * The create round whose idempotency key a create of this case sends; the one place that decides
+ * it. A new round (PATCH or resolve retry of a case that has no provider user) normally takes a
+ * new key: the previous round was refused (nothing was created), and its key may be spent. But once
+ * a create may have committed unseen (`create_failed` with `mayHaveCommitted`), that round's key
+ * is pinned for good: a later round replays it (same body) or gets a 409 (changed body) that the
+ * adapter resolves by adopting the user, so no round can create a second provider user.
+ */
+export function createKeyRound(c: Pick<KycCase, 'createRound' | 'createKeyRound'>): number {
+  return c.createKeyRound ?? c.createRound;
+}
+
 /** Returns the transition to apply, or null when the input changes nothing and records nothing. */
 export function decide(c: KycCase, input: CaseInput, policy: Policy, now: Date): Transition | null {
   const at = now.toISOString();
@@ -67,7 +82,7 @@ export function decide(c: KycCase, input: CaseInput, policy: Policy, now: Date):
         to: 'awaiting_verification', source,
         event: input.adopted ? 'provider_user_adopted' : 'provider_user_created',
         detail: input.adopted ? 'existing provider user adopted (create was retried)' : undefined,
-        patch: { providerUserId: input.providerUserId, providerStatus: input.providerStatus, reasons: [], providerErrors: undefined, escalation: undefined },
+        patch: { providerUserId: input.providerUserId, providerStatus: input.providerStatus, reasons: [], providerErrors: undefined, escalation: undefined, unsyncedFields: undefined },
       };
     case 'preflight_failed':
     case 'create_failed': {
@@ -77,15 +92,19 @@ export function decide(c: KycCase, input: CaseInput, policy: Policy, now: Date):
       return escalate(c, input.kind, source, at, reasons, {
         proposedAction: input.kind === 'preflight_failed'
           ? `supply ${needs.join(', ')} with PATCH /v1/cases/{id}/applicant; the case resumes automatically`
-          : 'fix the applicant data named in providerErrors with PATCH /v1/cases/{id}/applicant',
+          : input.mayHaveCommitted
+            ? 'the provider may already hold a user for this case (its create was never confirmed): check the provider, then resolve with retry; the retry reuses the idempotency key of that create, never a new one'
+            : 'fix the applicant data named in providerErrors with PATCH /v1/cases/{id}/applicant',
         needsFields: needs.length > 0 ? needs : undefined,
-      }, input.kind === 'create_failed' ? { providerErrors: input.errors } : {});
+      }, input.kind === 'create_failed'
+        ? { providerErrors: input.errors, ...(input.mayHaveCommitted ? { createKeyRound: createKeyRound(c) } : {}) }
+        : {});
     }
     case 'provider_event':
       return onProviderEvent(c, input.event, policy, at, stay);
     case 'remediation_submitted':
       if (c.status !== 'remediating' || c.attempts !== input.attempt) return null;
-      return { to: 'awaiting_verification', event: 'remediation_submitted', source, detail: input.detail, patch: {} };
+      return { to: 'awaiting_verification', event: 'remediation_submitted', source, detail: input.detail, patch: { unsyncedFields: stillUnsynced(c, input.synced) } };
     case 'remediation_failed':
       if (c.status !== 'remediating') return null;
       return escalate(c, 'remediation_failed', source, at, [input.reason], {
@@ -108,6 +127,8 @@ function onProviderEvent(
   stay: (event: string, detail?: string, reasons?: Reason[]) => Transition,
 ): Transition | null {
   const name = `${e.source}:${e.type}`;
+  // A poll read before the latest re-issue or re-create describes the previous attempt: ignore it.
+  if (e.basis && (e.basis.attempts !== c.attempts || e.basis.createRound !== c.createRound)) return null;
   if (isTerminal(c.status)) {
     return stay(name, `late event recorded; case already ${c.status}`, e.reasons.length ? e.reasons : undefined);
   }
@@ -116,18 +137,29 @@ function onProviderEvent(
   }
   const occurredAt = e.occurredAt && Number.isFinite(Date.parse(e.occurredAt)) ? new Date(e.occurredAt).toISOString() : undefined;
   const seen: Partial<KycCase> = { providerStatus: e.providerStatus ?? c.providerStatus, lastEventAt: occurredAt ?? c.lastEventAt, deadline: e.deadline ?? c.deadline };
-  const drift = e.source === 'poll' ? 'found by polling: no webhook delivered this state' : undefined;
+  const drift = e.source === 'poll' && e.webhookExpected ? 'found by polling: no webhook delivered this state' : undefined;
   if (e.outcome === 'verified' && e.terminal) {
     return { to: 'verified', event: name, source: e.source, detail: drift, patch: { ...seen, decidedAt: at, escalation: undefined } };
   }
   if (e.outcome !== 'rejected' || e.informational) {
     // Nothing new (a poll of an unchanged state, a repeated status): no timeline entry at all.
     if (seen.providerStatus === c.providerStatus && seen.deadline === c.deadline) return null;
-    return { ...stay(name, e.providerStatus ? `provider status ${e.providerStatus}` : undefined), patch: seen };
+    const status = e.providerStatus ? `provider status ${e.providerStatus}` : undefined;
+    if (e.informational && e.pollForDetails) {
+      // Decided by the poll this asks for, on the reasons the provider's GET gives.
+      return { ...stay(name, `${status ?? 'provider state changed'}; reasons are read from the provider now`), patch: seen, pollNow: true };
+    }
+    return { ...stay(name, status), patch: seen };
   }
   // A rejection: its reasons are stored the moment they arrive (Kira never returns them again).
   const reasons = e.reasons.length > 0 ? e.reasons : [{ code: 'unknown', providerText: 'no reasons delivered' } as Reason];
   if (c.status === 'remediating' || c.status === 'escalated') {
+    // A rejection without reasons (a poll: Kira's GET never returns them) tells nothing new; the
+    // reasons already stored (from the webhook, never sent again) stay what remediation works on.
+    if (!e.reasons.some((r) => r.code !== 'unknown') && c.reasons.length > 0) {
+      if (seen.providerStatus === c.providerStatus && seen.deadline === c.deadline) return null;
+      return { ...stay(name, `provider status ${e.providerStatus ?? 'unknown'}; the reasons on record stand`), patch: seen };
+    }
     return { ...stay(name, `rejection recorded while ${c.status}`, reasons), patch: { ...seen, reasons } };
   }
   const d = decideAction(reasons, c.applicant, { attempts: c.attempts, maxAttempts: policy.maxAttempts });
@@ -141,20 +173,28 @@ function onProviderEvent(
   }
 }
 
+/** What remains to push after a remediation that pushed `synced` (a PATCH may have come meanwhile). */
+function stillUnsynced(c: KycCase, synced: readonly string[] = []): string[] | undefined {
+  const left = (c.unsyncedFields ?? []).filter((f) => !synced.includes(f));
+  return left.length > 0 ? left : undefined;
+}
+
 function onApplicantUpdated(c: KycCase, patch: ApplicantPatch, policy: Policy, at: string, source: EventSource): Transition {
   if (isTerminal(c.status)) throw new CaseConflictError(`case is ${c.status}; its applicant can no longer change`);
   const applicant: Applicant = mergeApplicant(c.applicant, patch);
   const changed = Object.keys(patch).join(', ');
   const base = { event: 'applicant_updated', source, detail: `fields supplied: ${changed}` };
-  if (c.status !== 'escalated') return { ...base, to: c.status, patch: { applicant } };
+  // A provider user holds what we sent: remember what it has not been sent yet (a create sends all).
+  const unsyncedFields = c.providerUserId ? [...new Set([...(c.unsyncedFields ?? []), ...Object.keys(patch)])] : undefined;
+  if (c.status !== 'escalated') return { ...base, to: c.status, patch: { applicant, unsyncedFields } };
   if (!c.providerUserId) {
     return { ...base, to: 'queued', patch: { applicant, createRound: c.createRound + 1, reasons: [], escalation: undefined, providerErrors: undefined } };
   }
   const d = decideAction(c.reasons, applicant, { attempts: c.attempts, maxAttempts: policy.maxAttempts });
   if (d.action !== 'remediate') {
-    return { ...base, to: 'escalated', patch: { applicant, escalation: { since: c.escalation?.since ?? at, proposedAction: d.proposedAction, needsFields: d.needsFields } } };
+    return { ...base, to: 'escalated', patch: { applicant, unsyncedFields, escalation: { since: c.escalation?.since ?? at, proposedAction: d.proposedAction, needsFields: d.needsFields } } };
   }
-  return { ...base, to: 'remediating', detail: `${base.detail}; remediation resumes`, patch: { applicant, attempts: c.attempts + 1, escalation: undefined } };
+  return { ...base, to: 'remediating', detail: `${base.detail}; remediation resumes`, patch: { applicant, unsyncedFields, attempts: c.attempts + 1, escalation: undefined } };
 }
 
 function onResolve(c: KycCase, action: 'retry' | 'reject', note: string | undefined, source: EventSource, at: string): Transition {

@@ -74,8 +74,22 @@ export interface ProviderEvent {
   terminal: boolean;
   /** When true the event decides nothing on its own (e.g. a status change without reasons). */
   informational?: boolean;
+  /**
+   * With `informational`: the event names a state without its reasons, which only a GET of the
+   * provider user returns (Kraken `user.disabled` / `user.closed`). The case is polled at once and
+   * the poll decides.
+   */
+  pollForDetails?: boolean;
   reasons: Reason[];
   deadline?: string;
+  /**
+   * Poll events: the case's remediation attempt and create round when the provider was read. A
+   * result read before a re-issue or a re-create but applied after it describes the previous
+   * attempt and is ignored (Kira events carry no timestamps to order them by).
+   */
+  basis?: { attempts: number; createRound: number };
+  /** Poll events: the provider delivers such states by webhook, so finding one by polling is drift. */
+  webhookExpected?: boolean;
 }
 
 export interface TimelineEntry {
@@ -111,9 +125,24 @@ export interface KycCase {
   attempts: number;
   /** Incremented every time the case goes back to `queued` for a (re-)create. */
   createRound: number;
+  /**
+   * Set once a create may have committed at the provider without us learning its user (no answer
+   * after every retry, or a conflict no lookup could resolve): the round whose idempotency key
+   * every later create round reuses, so that no round can create a second provider user. Unset,
+   * each round uses its own key (nothing was created: preflight stopped it or the provider refused).
+   */
+  createKeyRound?: number;
   version: number;
   createdAt: string;
   updatedAt: string;
+  /**
+   * Top-level applicant fields supplied (PATCH) since the provider last received the applicant:
+   * the next remediation pushes them with what the reasons name, so an operator's correction (a
+   * new identity document, a fixed name) reaches the provider before verification is re-run.
+   */
+  unsyncedFields?: string[];
+  /** When the case entered its current status: the poll backoff grows with this age. */
+  statusSince?: string;
   decidedAt?: string;
   lastEventAt?: string;
   escalation?: Escalation;

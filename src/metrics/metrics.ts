@@ -21,7 +21,13 @@ export interface ScrapeSources {
   escalations?: () => Promise<EscalationCount[] | undefined>;
   /** Per queue, whether this process's worker picks up waiting jobs (worker-activity.ts); worker processes only. */
   workersConsuming?: () => { queue: string; consuming: boolean }[];
+  /** Each provider's circuit breaker state, read from Redis (shared by every process). */
+  circuits?: () => Promise<{ provider: string; state: CircuitStateName }[] | undefined>;
 }
+
+/** States of `kyc_circuit_state` and the value each is reported as (ordered by severity). */
+export const CIRCUIT_STATES = { closed: 0, half_open: 1, open: 2 } as const;
+export type CircuitStateName = keyof typeof CIRCUIT_STATES;
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
@@ -131,6 +137,23 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
         for (const w of sources.workersConsuming?.() ?? []) this.set({ queue: w.queue }, w.consuming ? 1 : 0);
       },
     }),
+    circuitState: new Gauge({
+      name: 'kyc_circuit_state', help: 'Provider circuit breaker: 0 closed, 1 half-open (probing), 2 open (calls held back); read from Redis at scrape time',
+      labelNames: ['provider'] as const, registers: r,
+      async collect() {
+        const states = await sources.circuits?.();
+        this.reset();
+        for (const c of states ?? []) this.set({ provider: c.provider }, CIRCUIT_STATES[c.state]);
+      },
+    }),
+    circuitTransitions: new Counter({
+      name: 'kyc_circuit_transitions_total', help: 'Provider circuit breaker transitions made by this process, by new state',
+      labelNames: ['provider', 'to'] as const, registers: r,
+    }),
+    circuitRejected: new Counter({
+      name: 'kyc_circuit_rejected_total', help: 'Provider calls not made because the circuit was open or a probe was in flight',
+      labelNames: ['provider'] as const, registers: r,
+    }),
   };
 }
 
@@ -144,6 +167,8 @@ export function initCounters(m: Metrics, opts: { providers: readonly string[]; q
     m.reconcileDrift.inc({ provider }, 0);
     m.reconcilePolls.inc({ provider }, 0);
     m.unknownReasons.inc({ provider }, 0);
+    for (const to of Object.keys(CIRCUIT_STATES)) m.circuitTransitions.inc({ provider, to }, 0);
+    m.circuitRejected.inc({ provider }, 0);
   }
   for (const queue of opts.queues) m.jobRetries.inc({ queue }, 0);
 }

@@ -5,7 +5,7 @@
  * storm or a slow Redis never turns into a Redis storm or a hanging `/metrics`.
  */
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis.js';
 import type { Clock } from '../lib/clock.js';
 import type { EscalationCount, QueueCount } from './metrics.js';
 
@@ -66,7 +66,7 @@ return out
 `;
 
 export interface EscalationSourceDeps {
-  redis: Redis;
+  redis: RedisClient;
   /** The case store's keys: the `escalated` status index (score = ms the case entered it) and case hashes. */
   keys: { status(s: 'escalated'): string; case(id: string): string };
   /** Escalations open longer than this are overdue (config ESCALATION_SLA). */

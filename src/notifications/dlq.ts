@@ -4,7 +4,7 @@
  * the pending set with a fresh retry window and (given a producer) enqueues its delivery job at
  * once; without a producer the next reconcile tick's sweep picks it up.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Producer } from '../queue/producer.js';
 import { Notification, type NotificationType } from './notification.js';
@@ -41,7 +41,7 @@ export interface ReplayOptions {
 type Relay = Pick<Producer, 'ensureNotification'>;
 
 /** Dead-lettered cases, oldest first. */
-export async function listDeadLetters(redis: Redis, prefix: string): Promise<DeadLetter[]> {
+export async function listDeadLetters(redis: RedisClient, prefix: string): Promise<DeadLetter[]> {
   const rows = await createOutbox(redis, prefix).deadLetters();
   return rows.map((r) => ({
     caseId: r.caseId,
@@ -53,13 +53,13 @@ export async function listDeadLetters(redis: Redis, prefix: string): Promise<Dea
 }
 
 export async function replayDeadLetter(
-  redis: Redis, prefix: string, producer: Relay | undefined, caseId: string, opts: ReplayOptions,
+  redis: RedisClient, prefix: string, producer: Relay | undefined, caseId: string, opts: ReplayOptions,
 ): Promise<ReplayResult> {
   return replayOne(createOutbox(redis, prefix), producer, caseId, opts);
 }
 
 /** Replays every dead-lettered case (oldest first); with `dryRun`, reports what would be replayed. */
-export async function replayAll(redis: Redis, prefix: string, producer: Relay | undefined, opts: ReplayOptions): Promise<ReplayResult[]> {
+export async function replayAll(redis: RedisClient, prefix: string, producer: Relay | undefined, opts: ReplayOptions): Promise<ReplayResult[]> {
   const outbox = createOutbox(redis, prefix);
   const out: ReplayResult[] = [];
   for (const d of await outbox.deadLetters()) out.push(await replayOne(outbox, producer, d.caseId, opts));

@@ -3,11 +3,11 @@
  * each decision), the set of cases with notifications pending, and the dead-letter zset. Every
  * step that moves a case between those is one Lua script (see scripts.ts).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis.js';
 import { storeKeys, type StoreKeys } from '../store/keys.js';
 import { OUTBOX_ACK, OUTBOX_DEAD_LETTER, OUTBOX_REPLAY, OUTBOX_SETTLE } from './scripts.js';
 
-type OutboxRedis = Redis & {
+type OutboxRedis = RedisClient & {
   kycOutboxAck(...args: string[]): Promise<number>;
   kycOutboxSettle(...args: string[]): Promise<number>;
   kycOutboxDeadLetter(...args: string[]): Promise<number>;
@@ -21,7 +21,7 @@ export interface DeadLetterInfo {
   failingSince?: string;
 }
 
-export function createOutbox(redis: Redis, prefix: string) {
+export function createOutbox(redis: RedisClient, prefix: string) {
   const keys: StoreKeys = storeKeys(prefix);
   const r = redis as OutboxRedis;
   redis.defineCommand('kycOutboxAck', { numberOfKeys: 2, lua: OUTBOX_ACK });

@@ -52,12 +52,19 @@ export interface RemediationInput {
   applicant: Applicant;
   reasons: readonly Reason[];
   attempt: number;
+  /** Top-level applicant fields supplied since the provider last received the applicant (push them too). */
+  changedFields?: readonly string[];
 }
 
 export interface ProviderAdapter {
   readonly id: ProviderId;
   /** Requests per second the provider allows for this account (the queue's rate limiter). */
   readonly rateLimit: { max: number; durationMs: number };
+  /**
+   * Whether the provider delivers user outcomes by webhook. When it does, a poll that finds a new
+   * state is drift (the webhook was lost); when it does not (Wealthyhood), polling is the channel.
+   */
+  readonly webhooks: boolean;
   /** Every field the provider needs for automatic verification that the applicant lacks. */
   preflight(a: Applicant): PreflightProblem[];
   createUser(a: Applicant, ctx: CallContext): Promise<ProviderUser>;

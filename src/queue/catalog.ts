@@ -38,6 +38,9 @@ export const ProviderEventJob = z.object({
     outcome: z.enum(['verified', 'rejected', 'pending']),
     terminal: z.boolean(),
     informational: z.boolean().optional(),
+    pollForDetails: z.boolean().optional(),
+    basis: z.object({ attempts: z.number().int().min(0), createRound: z.number().int().min(0) }).optional(),
+    webhookExpected: z.boolean().optional(),
     reasons: z.array(ReasonSchema),
     deadline: z.string().optional(),
   }),
@@ -69,12 +72,19 @@ export const PROVIDER_JOB_OPTS: JobsOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
+/**
+ * How long the events queue keeps a job at all (failed ones, for inspection). The webhook dedupe
+ * key must outlive it (config enforces WEBHOOK_DEDUPE_TTL > this), so that a redelivery can never
+ * slip past dedupe while its first copy is still on record.
+ */
+export const EVENT_JOB_RETENTION_MS = 3 * 24 * 3_600_000;
+
 /** Events retry while the case is not yet linked to its provider user (create still in flight). */
 export const EVENT_JOB_OPTS: JobsOptions = {
   attempts: 12,
   backoff: { type: 'capped-jitter', delay: 500 },
   removeOnComplete: { age: 3600, count: 1_000 },
-  removeOnFail: { age: 7 * 24 * 3600 },
+  removeOnFail: { age: EVENT_JOB_RETENTION_MS / 1000 },
 };
 
 /**

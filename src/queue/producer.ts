@@ -16,6 +16,17 @@ export class QueueUnavailableError extends Error {
   override readonly name = 'QueueUnavailableError';
 }
 
+/** At most this many events per pipeline (a burst is split; each part is one round trip). */
+const MAX_EVENT_BATCH = 256;
+
+interface PendingEvent {
+  event: ProviderEvent;
+  dedupeId: string;
+  jobId: string;
+  resolve(outcome: 'accepted' | 'duplicate'): void;
+  reject(err: unknown): void;
+}
+
 export interface ProducerDeps {
   connection: ConnectionOptions;
   prefix: string;
@@ -39,6 +50,12 @@ export function createProducer(deps: ProducerDeps) {
   const notifyOpts = notifyJobOpts(deps.notifications ?? { retryWindowMs: 24 * 3_600_000, backoffBaseMs: 5_000 });
   const providerQueues = new Map(deps.providers.map((p) => [p, new Queue(providerQueue(p), opts)] as const));
   const timeoutMs = deps.enqueueTimeoutMs ?? 800;
+  // Event job ids must never repeat (an add with an existing job id is a no-op, so a redelivery
+  // after the dedupe TTL would be reported as a duplicate and dropped): random per producer,
+  // then a counter, which is unique like a random suffix each time, without its cost per event.
+  const instance = randomBytes(6).toString('hex');
+  let seq = 0;
+  const nextJobSuffix = (): string => `${instance}${(seq++).toString(36)}`;
 
   function queueFor(p: ProviderId): Queue {
     const q = providerQueues.get(p);
@@ -61,17 +78,46 @@ export function createProducer(deps: ProducerDeps) {
   }
 
   /**
-   * Durably queues a provider event, deduplicated on (provider, providerEventId) for the dedupe
-   * TTL (longer than job retention). Resolves only once Redis has the job.
+   * Events waiting for the next flush. Concurrent webhooks are micro-batched: every event queued
+   * in one turn of the event loop goes to Redis in one pipeline (one round trip), and each caller
+   * still learns its own outcome, only once Redis has answered for its event.
    */
-  async function enqueueEvent(event: ProviderEvent): Promise<'accepted' | 'duplicate'> {
+  let pending: PendingEvent[] = [];
+
+  function flushEvents(): void {
+    const batch = pending;
+    pending = [];
+    for (let i = 0; i < batch.length; i += MAX_EVENT_BATCH) void addEvents(batch.slice(i, i + MAX_EVENT_BATCH));
+  }
+
+  async function addEvents(batch: PendingEvent[]): Promise<void> {
+    const ttl = deps.dedupeTtlMs;
+    const jobs = batch.map((p) => ({ name: JOB.providerEvent, data: { event: p.event }, opts: { ...EVENT_JOB_OPTS, jobId: p.jobId, deduplication: { id: p.dedupeId, ttl } } }));
+    try {
+      // A pipeline runs the adds in order, each an atomic script: a second copy of an event in the
+      // same batch finds the dedupe key the first one set, exactly as it would one request later.
+      const added = await bounded(jobs.length === 1 ? events.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts).then((j) => [j]) : events.addBulk(jobs));
+      // The script answers the id of the job that holds the dedupe key: ours when it was added.
+      batch.forEach((p, i) => p.resolve(added[i]?.id === p.jobId ? 'accepted' : 'duplicate'));
+    } catch (err) {
+      // Some events of the batch may be stored: 503 for all is safe (the provider retries, and
+      // a stored one then answers as a duplicate), 202 for any would not be.
+      for (const p of batch) p.reject(err);
+    }
+  }
+
+  /**
+   * Durably queues a provider event, deduplicated on (provider, providerEventId) for the dedupe
+   * TTL (longer than job retention). Resolves only once Redis has the job; rejects with
+   * QueueUnavailableError when Redis fails or is slower than the enqueue bound.
+   */
+  function enqueueEvent(event: ProviderEvent): Promise<'accepted' | 'duplicate'> {
     const digest = createHash('sha256').update(event.providerEventId).digest('hex').slice(0, 32);
     const dedupeId = `${event.provider}-${digest}`;
-    const jobId = `evt-${dedupeId}-${randomBytes(6).toString('hex')}`;
-    const job = await bounded(
-      events.add(JOB.providerEvent, { event }, { ...EVENT_JOB_OPTS, jobId, deduplication: { id: dedupeId, ttl: deps.dedupeTtlMs } }),
-    );
-    return job.id === jobId ? 'accepted' : 'duplicate';
+    const jobId = `evt-${dedupeId}-${nextJobSuffix()}`;
+    return new Promise((resolve, reject) => {
+      if (pending.push({ event, dedupeId, jobId, resolve, reject }) === 1) setImmediate(flushEvents);
+    });
   }
 
   async function ensureWork(c: KycCase): Promise<void> {

@@ -3,7 +3,7 @@
  * also appends the hash-chained timeline entry and records the input key, so an input applied
  * once is never applied again, whichever process runs it and however often.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis.js';
 import { chainEntry, GENESIS_HASH, verifyChain, type ChainVerdict } from '../kyc/audit.js';
 import type { Applicant } from '../kyc/applicant.js';
 import { decide, type CaseInput, type Policy, type Transition } from '../kyc/state-machine.js';
@@ -11,8 +11,8 @@ import { isTerminal, type CaseStatus, type KycCase, type ProviderEvent, type Pro
 import { newId } from '../lib/ids.js';
 import { notificationFor } from '../notifications/notification.js';
 import { storeKeys, type StoreKeys } from './keys.js';
-import { APPLY_TRANSITION, CLAIM_DUE, CREATE_CASE } from './scripts.js';
-import { pollDelay } from './poll-schedule.js';
+import { APPLY_TRANSITION, CLAIM_DUE, CREATE_CASE, READ_CASE } from './scripts.js';
+import { DEFAULT_DEADLINE_MARGIN_MS, nextPollAt, type PollPlan } from './poll-schedule.js';
 
 export type ApplyResult =
   | { outcome: 'applied'; case: KycCase; previous: KycCase; transition: Transition }
@@ -26,20 +26,23 @@ export interface CaseListQuery {
   cursor?: string;
 }
 
-type StoreRedis = Redis & {
+type StoreRedis = RedisClient & {
   kycCreateCase(...args: (string | number)[]): Promise<string>;
   kycApply(...args: (string | number)[]): Promise<number>;
   kycClaimDue(...args: (string | number)[]): Promise<string[]>;
+  kycRead(caseKey: string, timelineKey: string): Promise<[(string | null)[], number]>;
 };
 
 const MAX_CAS_ATTEMPTS = 20;
 
 export interface CaseStoreDeps {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   policy: Policy;
   /** Delays between polls of a waiting case (RECONCILE_SCHEDULE), chosen by the case's age. */
   pollSchedule: readonly number[];
+  /** Escalate this long before a provider deadline (DEADLINE_MARGIN, default 24 h): no poll is planned later than that. */
+  deadlineMarginMs?: number;
   /** Write a partner notification to the case's outbox with each decision (PARTNER_WEBHOOK_URL is set). */
   notifications?: boolean;
 }
@@ -47,12 +50,14 @@ export interface CaseStoreDeps {
 export function createCaseStore(deps: CaseStoreDeps) {
   const keys: StoreKeys = storeKeys(deps.prefix);
   const redis = deps.redis as StoreRedis;
+  const plan: PollPlan = { schedule: deps.pollSchedule, deadlineMarginMs: deps.deadlineMarginMs ?? DEFAULT_DEADLINE_MARGIN_MS };
   deps.redis.defineCommand('kycCreateCase', { numberOfKeys: 5, lua: CREATE_CASE });
   deps.redis.defineCommand('kycApply', { numberOfKeys: 10, lua: APPLY_TRANSITION });
   deps.redis.defineCommand('kycClaimDue', { numberOfKeys: 1, lua: CLAIM_DUE });
+  deps.redis.defineCommand('kycRead', { numberOfKeys: 2, lua: READ_CASE });
 
   async function read(id: string): Promise<{ c: KycCase; head: string; seq: number } | null> {
-    const [[, raw], [, len]] = (await redis.multi().hmget(keys.case(id), 'v', 'doc', 'h').llen(keys.timeline(id)).exec()) as [[null, (string | null)[]], [null, number]];
+    const [raw, len] = await redis.kycRead(keys.case(id), keys.timeline(id));
     const [v, doc, h] = raw;
     if (!v || !doc) return null;
     return { c: { ...(JSON.parse(doc) as KycCase), version: Number(v) }, head: h ?? GENESIS_HASH, seq: len };
@@ -63,7 +68,7 @@ export function createCaseStore(deps: CaseStoreDeps) {
     const at = now.toISOString();
     const c: KycCase = {
       id, provider, externalId: applicant.externalId, status: 'queued', applicant, reasons: [],
-      attempts: 0, createRound: 0, version: 1, createdAt: at, updatedAt: at,
+      attempts: 0, createRound: 0, version: 1, createdAt: at, updatedAt: at, statusSince: at,
     };
     const entry = chainEntry({ seq: 0, at, source: 'api', event: 'onboarding_received', from: null, to: 'queued' }, GENESIS_HASH);
     const got = await redis.kycCreateCase(
@@ -87,14 +92,18 @@ export function createCaseStore(deps: CaseStoreDeps) {
       const t = decide(cur.c, input, deps.policy, opts.now);
       if (!t) return { outcome: 'noop', case: cur.c };
       const at = opts.now.toISOString();
-      const next: KycCase = { ...cur.c, ...t.patch, status: t.to, version: cur.c.version + 1, updatedAt: at };
+      const statusSince = t.to !== cur.c.status ? at : (cur.c.statusSince ?? cur.c.createdAt);
+      const next: KycCase = { ...cur.c, ...t.patch, status: t.to, version: cur.c.version + 1, updatedAt: at, statusSince };
       const entry = chainEntry(
         { seq: cur.seq, at, source: t.source, event: t.event, from: cur.c.status, to: t.to, ...(t.reasons?.length ? { reasons: t.reasons } : {}), ...(t.detail ? { detail: t.detail } : {}) },
         cur.head,
       );
       const linkUser = next.providerUserId !== undefined && next.providerUserId !== cur.c.providerUserId;
+      // A transition that asks for it (an event whose details only a GET returns) is polled at the next tick.
       const nextPoll = isTerminal(next.status) ? '-'
-        : next.providerUserId && (linkUser || next.status !== cur.c.status) ? String(opts.now.getTime() + deps.pollSchedule[0]!) : '';
+        : !next.providerUserId ? ''
+          : t.pollNow ? String(opts.now.getTime())
+            : linkUser || next.status !== cur.c.status || next.deadline !== cur.c.deadline ? String(nextPollAt(next, opts.now, plan)) : '';
       const ntf = deps.notifications ? notificationFor(next, { from: cur.c.status, to: t.to, event: t.event, reasons: t.reasons }, entry) : null;
       const r = await redis.kycApply(
         keys.case(id), keys.timeline(id), keys.applied(id), keys.status(cur.c.status), keys.status(t.to),
@@ -115,10 +124,10 @@ export function createCaseStore(deps: CaseStoreDeps) {
     return redis.kycClaimDue(keys.reconcile(), now.getTime(), limit, now.getTime() + leaseMs);
   }
 
-  /** Schedules a case's next poll by its age (or stops polling a terminal case). */
+  /** Schedules a case's next poll by its age and deadline (or stops polling a terminal case). */
   async function schedulePoll(c: KycCase, now: Date): Promise<void> {
     if (isTerminal(c.status) || !c.providerUserId) await redis.zrem(keys.reconcile(), c.id);
-    else await redis.zadd(keys.reconcile(), now.getTime() + pollDelay(c, now, deps.pollSchedule), c.id);
+    else await redis.zadd(keys.reconcile(), nextPollAt(c, now, plan), c.id);
   }
 
   async function get(id: string): Promise<KycCase | null> {
@@ -145,7 +154,11 @@ export function createCaseStore(deps: CaseStoreDeps) {
     return redis.get(keys.byExternalId(provider, externalId));
   }
 
-  /** Oldest first (by the time each case entered its status). Cursor is an opaque offset. */
+  /**
+   * Oldest first (by the time each case entered its status). Cursor is an opaque offset. A page
+   * holds at most `limit` items, and fewer when a provider filter scans 1,000 cases without
+   * filling it; `nextCursor` is set whenever cases remain to be scanned.
+   */
   async function list(q: CaseListQuery): Promise<{ items: KycCase[]; nextCursor?: string }> {
     const key = q.status ? keys.status(q.status) : keys.all();
     let offset = q.cursor ? decodeCursor(q.cursor) : 0;
@@ -164,7 +177,9 @@ export function createCaseStore(deps: CaseStoreDeps) {
       }
       offset += ids.length;
     }
-    return { items, nextCursor: items.length === q.limit ? encodeCursor(offset) : undefined };
+    // A page may come back short when a provider filter skips many cases: the cursor then says
+    // where the scan stopped, so the caller goes on instead of taking the short page for the end.
+    return { items, nextCursor: offset < (await redis.zcard(key)) ? encodeCursor(offset) : undefined };
   }
 
   async function countByStatus(status: CaseStatus): Promise<number> {
@@ -205,6 +220,7 @@ function encodeCursor(n: number): string {
 
 export function decodeCursor(s: string): number {
   const m = /^o:(\d+)$/.exec(Buffer.from(s, 'base64url').toString());
-  if (!m) throw new RangeError('invalid cursor');
-  return Number(m[1]);
+  const n = m ? Number(m[1]) : Number.NaN;
+  if (!Number.isSafeInteger(n)) throw new RangeError('invalid cursor');
+  return n;
 }

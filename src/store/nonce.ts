@@ -14,7 +14,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis.js';
 import type { Clock } from '../lib/clock.js';
 
 /** KEYS[1] last nonce, KEYS[2] lease; ARGV[1] candidate, ARGV[2] lease token ('' = no lease), ARGV[3] lease ms. */
@@ -38,7 +38,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
-type NonceRedis = Redis & {
+type NonceRedis = RedisClient & {
   krakenNonceIssue(
     k1: string,
     k2: string,
@@ -50,7 +50,7 @@ type NonceRedis = Redis & {
 };
 
 export interface RedisNonceSourceDeps {
-  redis: Redis;
+  redis: RedisClient;
   /** The API key the nonces belong to (hashed into the key name, never stored). */
   apiKey: string;
   clock: Clock;

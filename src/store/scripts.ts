@@ -60,3 +60,13 @@ local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, to
 for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[3], id) end
 return ids
 `;
+
+/**
+ * Reads a case for a compare-and-set: version, doc and head hash, and the timeline length (the
+ * next entry's seq), in one atomic step. A script rather than MULTI: one command instead of four,
+ * and no client-side pipeline object per read (ioredis copies every defined script onto each).
+ * KEYS: case, timeline. Returns [[v, doc, h], length].
+ */
+export const READ_CASE = `
+return { redis.call('HMGET', KEYS[1], 'v', 'doc', 'h'), redis.call('LLEN', KEYS[2]) }
+`;

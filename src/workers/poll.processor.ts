@@ -1,7 +1,8 @@
 /**
- * poll: read the provider user's state and feed it through the same path as a webhook
- * (source `poll`). A state no webhook delivered is drift: counted and said in the timeline.
- * Deadlines (Kraken `required_actions[].deadline`) escalate the case ahead of time.
+ * poll: read the provider user's state and queue it on `kyc-events`, the same path as a webhook
+ * (source `poll`, deduplicated on the observed state); the events worker applies it, and counts
+ * drift when it finds a state the provider's webhooks never delivered. Deadlines (Kraken
+ * `required_actions[].deadline`) escalate the case ahead of time.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -13,12 +14,15 @@ import type { ProviderUserState } from '../providers/provider-adapter.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { CaseCommands } from '../queue/case-commands.js';
 import { PollJob } from '../queue/catalog.js';
+import type { Producer } from '../queue/producer.js';
 import type { CaseStore } from '../store/case-store.js';
+import { deadlineDue } from '../store/poll-schedule.js';
 import type { JobLike } from './job-context.js';
 
 export interface PollDeps {
   store: CaseStore;
   commands: CaseCommands;
+  producer: Producer;
   providers: ProviderRegistry;
   metrics: Metrics;
   clock: Clock;
@@ -27,14 +31,20 @@ export interface PollDeps {
   deadlineMarginMs: number;
 }
 
-const LOST_REASONS: Reason = {
+/**
+ * A rejection the poll found without reasons, for providers whose GET never carries them because
+ * they come only with the failure webhook (Kira). Adapters of providers without webhooks
+ * (Wealthyhood) or whose GET is where reasons live (Kraken) return their own reason instead, so this
+ * text never blames a webhook that cannot exist.
+ */
+const NO_REASONS: Reason = {
   code: 'unknown',
   providerText: 'rejected, but the provider returns no reasons by polling: they were lost with the undelivered webhook',
 };
 
 /** Same observed state → same id, so polling an unchanged state again is a no-op. */
-export function pollEvent(c: KycCase, s: ProviderUserState): ProviderEvent {
-  const reasons = s.outcome === 'rejected' && s.reasons.length === 0 ? [LOST_REASONS] : s.reasons;
+export function pollEvent(c: KycCase, s: ProviderUserState, webhookExpected: boolean): ProviderEvent {
+  const reasons = s.outcome === 'rejected' && s.reasons.length === 0 ? [NO_REASONS] : s.reasons;
   const fingerprint = [s.providerUserId, s.providerStatus, s.outcome, c.attempts, c.createRound, ...reasons.map((r) => `${r.code}:${r.field ?? ''}`), s.deadline ?? ''].join('|');
   return {
     provider: c.provider,
@@ -47,6 +57,8 @@ export function pollEvent(c: KycCase, s: ProviderUserState): ProviderEvent {
     terminal: s.terminal,
     reasons,
     ...(s.deadline ? { deadline: s.deadline } : {}),
+    basis: { attempts: c.attempts, createRound: c.createRound },
+    webhookExpected,
   };
 }
 
@@ -59,19 +71,18 @@ export function pollProcessor(deps: PollDeps) {
       return 'skipped';
     }
     deps.metrics.reconcilePolls.inc({ provider: c.provider });
-    const state = await deps.providers.get(c.provider).getUser(c.providerUserId, { signal });
-    const res = await deps.commands.apply(caseId, { kind: 'provider_event', event: pollEvent(c, state) }, `evt:${pollEvent(c, state).providerEventId}`);
-    let latest = res.outcome === 'missing' ? c : res.case;
-    if (res.outcome === 'applied' && res.previous.status !== res.case.status) {
-      deps.metrics.reconcileDrift.inc({ provider: c.provider });
-      deps.log.info({ caseId, provider: c.provider, from: res.previous.status, to: res.case.status }, 'poll found a state no webhook delivered');
+    const adapter = deps.providers.get(c.provider);
+    const state = await adapter.getUser(c.providerUserId, { signal });
+    const deadline = state.deadline ?? c.deadline;
+    // The next poll first, from what was just read (the deadline caps it): the event, applied
+    // later by the events worker, reschedules the case itself when it changes its status, and its
+    // schedule must not be overwritten by this one.
+    await deps.store.schedulePoll({ ...c, deadline }, deps.clock.now());
+    const queued = await deps.producer.enqueueEvent(pollEvent(c, state, adapter.webhooks));
+    // At or after deadline − margin; the poll schedule makes sure a poll happens by then.
+    if (deadline && deadlineDue(deadline, deps.clock.now(), deps.deadlineMarginMs)) {
+      await deps.commands.apply(caseId, { kind: 'deadline_near', deadline }, `deadline:${deadline}`);
     }
-    const deadline = state.deadline ?? latest.deadline;
-    if (deadline && Date.parse(deadline) - deps.clock.now().getTime() <= deps.deadlineMarginMs) {
-      const d = await deps.commands.apply(caseId, { kind: 'deadline_near', deadline }, `deadline:${deadline}`);
-      if (d.outcome === 'applied') latest = d.case;
-    }
-    await deps.store.schedulePoll(latest, deps.clock.now());
-    return res.outcome;
+    return queued === 'accepted' ? 'queued' : 'unchanged';
   };
 }

@@ -18,14 +18,15 @@ export function remediateProcessor(deps: { store: CaseStore; commands: CaseComma
     if (!c || c.status !== 'remediating' || c.attempts !== attempt || !c.providerUserId) return 'skipped';
     const inputKey = `remediate:${attempt}`;
     try {
+      const changedFields = c.unsyncedFields ?? [];
       const detail = await deps.providers.get(c.provider).remediate(
-        { providerUserId: c.providerUserId, applicant: c.applicant, reasons: c.reasons, attempt },
+        { providerUserId: c.providerUserId, applicant: c.applicant, reasons: c.reasons, attempt, changedFields },
         { idempotencyKey: caseIdempotencyKey(caseId, 'reissue', attempt), signal },
       );
-      await deps.commands.apply(caseId, { kind: 'remediation_submitted', attempt, detail }, inputKey);
+      await deps.commands.apply(caseId, { kind: 'remediation_submitted', attempt, detail, synced: changedFields }, inputKey);
       return 'submitted';
     } catch (err) {
-      const failure = settleProviderError(err, job, c.provider);
+      const failure = settleProviderError(err, job, c.provider, signal);
       deps.log.warn({ caseId, provider: c.provider, err: failure.reason.providerText }, 'remediation failed');
       await deps.commands.apply(caseId, { kind: 'remediation_failed', ...failure }, inputKey);
       return 'failed';

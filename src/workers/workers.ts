@@ -2,17 +2,19 @@
  * BullMQ wiring only: one worker per provider queue (rate-limited to the provider's allowance)
  * and one for kyc-events. Maps provider errors to BullMQ behaviour and records job metrics.
  */
-import { UnrecoverableError, Worker, type ConnectionOptions, type Job, type MinimalJob, type Processor, type WorkerOptions } from 'bullmq';
+import { UnrecoverableError, WaitingError, Worker, type ConnectionOptions, type Job, type MinimalJob, type Processor, type WorkerOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { ProviderId } from '../kyc/types.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { RateLimitedError } from '../providers/errors.js';
+import { CircuitOpenError } from '../providers/circuit-guard.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { cappedJitterBackoff } from '../queue/backoff.js';
 import { EVENTS_QUEUE, JOB, NOTIFICATIONS_QUEUE, RECONCILE_QUEUE, providerQueue } from '../queue/catalog.js';
 import type { Notifications } from '../notifications/index.js';
 import type { Producer } from '../queue/producer.js';
 import type { Clock } from '../lib/clock.js';
+import { abortedForShutdown } from './job-context.js';
 import { pollProcessor } from './poll.processor.js';
 import { reconcileTickProcessor } from './reconcile-tick.processor.js';
 import type { CaseCommands } from '../queue/case-commands.js';
@@ -86,7 +88,7 @@ function providerWorker(id: ProviderId, deps: WorkersDeps, base: WorkerOptions):
 }
 
 function wrap(queue: string, run: Run, deps: WorkersDeps, rateLimit?: (ms: number) => Promise<void>): Processor {
-  return async (job, _token, signal) => {
+  return async (job, token, signal) => {
     const started = performance.now();
     const jobSignal = AbortSignal.any([signal ?? new AbortController().signal, AbortSignal.timeout(deps.jobTimeoutMs ?? 60_000)]);
     // One log line per job outcome (ids, names and durations only: job data never goes to the log).
@@ -97,10 +99,18 @@ function wrap(queue: string, run: Run, deps: WorkersDeps, rateLimit?: (ms: numbe
       deps.log.info({ ...at(), result: outcome }, 'job completed');
       return outcome;
     } catch (err) {
+      if (abortedForShutdown(signal) && token) {
+        // The grace period of a shutdown is over: hand the job back to its queue for another
+        // worker, without burning an attempt (every step is safe to run again).
+        await job.moveToWait(token);
+        deps.log.info(at(), 'job returned to its queue: shutdown grace period over');
+        throw new WaitingError();
+      }
       deps.metrics.jobDuration.observe({ queue, outcome: 'failed' }, (performance.now() - started) / 1000);
       if (err instanceof RateLimitedError && rateLimit) {
         // Wait out Retry-After without burning an attempt: the whole queue pauses, as the limit is per account.
-        deps.log.info({ ...at(), retryAfterMs: err.retryAfterMs }, 'job rate-limited; queue paused for Retry-After');
+        // An open provider circuit (circuit-guard.ts) holds the queue the same way, for the cool-down left.
+        deps.log.info({ ...at(), retryAfterMs: err.retryAfterMs }, err instanceof CircuitOpenError ? 'job deferred: provider circuit open; queue paused' : 'job rate-limited; queue paused for Retry-After');
         await rateLimit(err.retryAfterMs);
         throw Worker.RateLimitError();
       }

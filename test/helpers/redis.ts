@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { parseRedisUrl } from '../../src/config/redis-url.js';
+import { masters, redisReady, type RedisClient } from '../../src/queue/redis.js';
 import { waitFor } from './wait.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -12,16 +14,51 @@ export function uniquePrefix(): string {
   return `{t-${Math.random().toString(36).slice(2, 10)}}`;
 }
 
-/** Deletes every key of a test prefix. */
-export async function dropPrefix(prefix: string, url = REDIS_URL): Promise<void> {
-  const r = new Redis(url, { maxRetriesPerRequest: 1 });
-  try {
+/**
+ * A client of the suite's Redis (REDIS_URL): one Redis, or a Redis Cluster for a
+ * `redis+cluster://` URL. Tests that talk to the shared Redis use this instead of `new Redis`,
+ * so the integration suite also runs against a cluster. The caller disconnects it. For a BullMQ
+ * Worker pass `{ maxRetriesPerRequest: null }`.
+ */
+export function connectRedis(url = REDIS_URL, opts: { maxRetriesPerRequest?: number | null } = {}): RedisClient {
+  const t = parseRedisUrl(url);
+  if (t.kind === 'standalone') return new Redis(t.url, opts);
+  return new Cluster(t.nodes, {
+    redisOptions: { ...opts, ...(t.username ? { username: t.username } : {}), ...(t.password ? { password: t.password } : {}), ...(t.tls ? { tls: {} } : {}) },
+  });
+}
+
+/** Calls `each` with every batch of keys matching `pattern`, on every master (a cluster's SCAN sees one node). */
+export async function scanEach(r: RedisClient, pattern: string, each: (node: Redis, keys: string[]) => Promise<void>): Promise<void> {
+  await redisReady(r, 10_000);
+  for (const node of masters(r)) {
     let cursor = '0';
     do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
       cursor = next;
-      if (keys.length > 0) await r.del(...keys);
+      if (keys.length > 0) await each(node, keys);
     } while (cursor !== '0');
+  }
+}
+
+/** Every key matching `pattern` (all masters of a cluster). */
+export async function scanKeys(r: RedisClient, pattern: string): Promise<string[]> {
+  const out: string[] = [];
+  await scanEach(r, pattern, (_node, keys) => { out.push(...keys); return Promise.resolve(); });
+  return out;
+}
+
+/** Deletes every key of a test prefix. */
+export async function dropPrefix(prefix: string, url = REDIS_URL): Promise<void> {
+  const r = connectRedis(url, { maxRetriesPerRequest: 1 });
+  try {
+    // One DEL per key: on a cluster a multi-key DEL must stay within one slot, and a prefix
+    // without a hash tag spreads over many.
+    await scanEach(r, `${prefix}*`, async (node, keys) => {
+      const p = node.pipeline();
+      for (const k of keys) p.del(k);
+      await p.exec();
+    });
   } finally {
     r.disconnect();
   }

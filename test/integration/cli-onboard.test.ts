@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
-import { dropPrefix, REDIS_URL, startOwnRedis, uniquePrefix } from '../helpers/redis.js';
+import type { RedisClient } from '../../src/queue/redis.js';
+import { connectRedis, dropPrefix, REDIS_URL, startOwnRedis, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -55,7 +55,7 @@ describe('kyc-orchestrator onboard', () => {
   /** A longer file for the SIGINT test, so the interrupt surely lands mid-run. */
   let longFile: string;
   let prefix: string;
-  let redis: Redis;
+  let redis: RedisClient;
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'kyc-cli-'));
@@ -65,7 +65,7 @@ describe('kyc-orchestrator onboard', () => {
     writeFileSync(file, `${lines.join('\n')}\n`);
     longFile = join(dir, 'long.jsonl');
     writeFileSync(longFile, `${Array.from({ length: 5000 }, (_, k) => applicantLine(k + 1, `${run}-long`)).join('\n')}\n`);
-    redis = new Redis(REDIS_URL);
+    redis = connectRedis(REDIS_URL);
   });
   afterAll(() => {
     redis.disconnect();
@@ -77,7 +77,7 @@ describe('kyc-orchestrator onboard', () => {
   const cases = (): Promise<number> => redis.zcard(`${prefix}:cases`);
 
   async function createUserJobs(): Promise<number> {
-    const q = new Queue('provider-kira', { connection: { url: REDIS_URL }, prefix });
+    const q = new Queue('provider-kira', { connection: redis, prefix });
     try {
       const counts = await q.getJobCounts('waiting', 'delayed', 'prioritized', 'active', 'completed', 'failed');
       return Object.values(counts).reduce((a, b) => a + b, 0);
@@ -159,7 +159,7 @@ describe('kyc-orchestrator onboard', () => {
 
   it('stops when Redis goes away mid-run (exit 1, failed lines named); the re-run completes without duplicates', async () => {
     const own = await startOwnRedis(); // fsync always: whatever Redis acknowledged survives its kill
-    const r = new Redis(own.url);
+    const r = connectRedis(own.url); // its own standalone Redis, whatever REDIS_URL says
     r.on('error', () => undefined); // this test's own client while Redis is down
     try {
       const first = start(['onboard', '--provider', 'kira', '--file', '-', '--concurrency', '4'], prefix, own.url);

@@ -7,12 +7,12 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Applicant } from '../../src/kyc/applicant.js';
 import { createOutbox } from '../../src/notifications/outbox.js';
+import type { RedisClient } from '../../src/queue/redis.js';
 import { createCaseStore, type CaseStore } from '../../src/store/case-store.js';
-import { dropPrefix, freePort, REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { connectRedis, dropPrefix, freePort, REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin/kyc-orchestrator.mjs');
@@ -34,7 +34,7 @@ const missingFunds = [{ code: 'missing_data' as const, field: 'sourceOfFunds', p
 describe('kyc-orchestrator operator commands', () => {
   const prefix = uniquePrefix();
   const env = { QUEUE_PREFIX: prefix };
-  let redis: Redis;
+  let redis: RedisClient;
   let store: CaseStore;
   const ids = { queued: '', oldEscalation: '', newEscalation: '', dead: '' };
 
@@ -47,7 +47,7 @@ describe('kyc-orchestrator operator commands', () => {
   }
 
   beforeAll(async () => {
-    redis = new Redis(REDIS_URL);
+    redis = connectRedis(REDIS_URL);
     // Writes partner notifications with each decision, as the service does with PARTNER_WEBHOOK_URL.
     store = createCaseStore({ redis, prefix, policy: { maxAttempts: 3 }, pollSchedule: [60_000], notifications: true });
     const now = Date.now();
@@ -146,7 +146,7 @@ describe('kyc-orchestrator operator commands', () => {
       expect(retry.stdout).toBe(`case ${ids.newEscalation}: escalated → queued (resolved: retry); a create-user job is queued\n`);
       const c = await store.get(ids.newEscalation);
       expect(c?.status).toBe('queued');
-      const q = new Queue('provider-kira', { connection: { url: REDIS_URL }, prefix });
+      const q = new Queue('provider-kira', { connection: redis, prefix });
       expect(await q.getJob(`create-${ids.newEscalation}-1`)).toBeDefined();
       await q.close();
       const { entries } = await store.timeline(ids.newEscalation);
@@ -168,7 +168,7 @@ describe('kyc-orchestrator operator commands', () => {
       expect((await store.get(ids.oldEscalation))?.status).toBe('rejected');
       const outbox = await createOutbox(redis, prefix).items(ids.oldEscalation);
       expect(outbox.map((n) => (JSON.parse(n) as { type: string }).type)).toEqual(['case.escalated', 'case.escalation_resolved']);
-      const notifications = new Queue('notifications', { connection: { url: REDIS_URL }, prefix });
+      const notifications = new Queue('notifications', { connection: redis, prefix });
       expect(await notifications.getJob(`notify-${ids.oldEscalation}`)).toBeDefined();
       await notifications.close();
     });
@@ -195,7 +195,7 @@ describe('kyc-orchestrator operator commands', () => {
       expect(replay.stdout).toContain(`replayed case ${ids.dead}: 1 notification queued for delivery`);
       expect(await outbox.isDeadLettered(ids.dead)).toBe(false);
       expect(await outbox.isPending(ids.dead)).toBe(true);
-      const q = new Queue('notifications', { connection: { url: REDIS_URL }, prefix });
+      const q = new Queue('notifications', { connection: redis, prefix });
       expect(await q.getJob(`notify-${ids.dead}`)).toBeDefined();
       await q.close();
 
@@ -234,6 +234,14 @@ describe('kyc-orchestrator operator commands', () => {
       const r = await cli(['cases', 'list'], { ...env, REDIS_URL: `redis://:s3cret@127.0.0.1:${port}` });
       expect(r.code).toBe(1);
       expect(r.stderr).toBe(`error: cannot reach Redis at redis://:***@127.0.0.1:${port} (waited 5 s): check REDIS_URL and that Redis is running\n`);
+      expect(r.stdout).toBe('');
+    }, 20_000);
+
+    it('Redis Cluster unreachable: the same line, the cluster URL with its password redacted', async () => {
+      const [a, b] = [await freePort(), await freePort()];
+      const r = await cli(['cases', 'list'], { ...env, REDIS_URL: `redis+cluster://:s3cret@127.0.0.1:${a},127.0.0.1:${b}` });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`error: cannot reach Redis at redis+cluster://:***@127.0.0.1:${a},127.0.0.1:${b} (waited 5 s): check REDIS_URL and that Redis is running\n`);
       expect(r.stdout).toBe('');
     }, 20_000);
   });

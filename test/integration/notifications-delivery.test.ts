@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProviderEvent } from '../../src/kyc/types.js';
@@ -13,6 +12,8 @@ import { listDeadLetters, replayAll, replayDeadLetter } from '../../src/notifica
 import { createNotifications, createOutbox, secretKey } from '../../src/notifications/index.js';
 import { notifyProcessor } from '../../src/notifications/processor.js';
 import { NOTIFICATIONS_QUEUE } from '../../src/queue/catalog.js';
+import type { RedisClient } from '../../src/queue/redis.js';
+import { connectRedis } from '../helpers/redis.js';
 import { applicant, startStack, type Stack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -57,7 +58,7 @@ type Partner = Awaited<ReturnType<typeof startPartner>>;
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 let stacks: Stack[] = [];
 let partner: Partner | undefined;
-let redis: Redis | undefined;
+let redis: RedisClient | undefined;
 afterEach(async () => {
   for (const s of stacks.reverse()) await s.close();
   stacks = [];
@@ -160,7 +161,7 @@ describe('partner notifications', () => {
     p.respondWith(() => 500);
     const s = await stackWith(p, { NOTIFY_BACKOFF_BASE: '20ms', NOTIFY_RETRY_WINDOW: '400ms' });
     const prefix = s.config.QUEUE_PREFIX;
-    redis = new Redis(s.config.REDIS_URL);
+    redis = connectRedis(s.config.REDIS_URL);
     const r = redis;
     const caseId = await onboard(s, applicant({ lastName: 'Sanctioned' }));
     await waitFor(async () => (await listDeadLetters(r, prefix)).length === 1, { what: 'the case to be dead-lettered' });
@@ -208,7 +209,7 @@ describe('partner notifications', () => {
     const p = partner;
     p.respondWith(() => 410);
     const s = await stackWith(p);
-    redis = new Redis(s.config.REDIS_URL);
+    redis = connectRedis(s.config.REDIS_URL);
     const r = redis;
     const caseId = await onboard(s, applicant());
     await waitFor(async () => (await listDeadLetters(r, s.config.QUEUE_PREFIX)).length === 1, { what: 'dead letter after 410' });
@@ -225,7 +226,7 @@ describe('partner notifications', () => {
     await waitFor(() => typesFor(p, caseId).length === 1, { what: 'delivery by the sweep' });
     expect(typesFor(p, caseId)).toEqual(['case.verified']);
     await waitFor(async () => (await queue.getJobCountByTypes('waiting', 'active', 'delayed')) === 0, { what: 'the job to finish' });
-    redis = new Redis(s.config.REDIS_URL);
+    redis = connectRedis(s.config.REDIS_URL);
     expect(await createOutbox(redis, s.config.QUEUE_PREFIX).isPending(caseId)).toBe(false);
   });
 
@@ -244,10 +245,11 @@ describe('partner notifications', () => {
     expect(await queue.getJobCounts('waiting', 'active', 'delayed')).toEqual({ waiting: 1, active: 0, delayed: 0 });
 
     // A worker takes the job, POSTs, and "dies" before acking: its lock is never renewed.
-    const doomed = new Worker(NOTIFICATIONS_QUEUE, null, { connection: { url: api.config.REDIS_URL }, prefix, lockDuration: 500 });
+    const doomedConnection = connectRedis(api.config.REDIS_URL, { maxRetriesPerRequest: null });
+    const doomed = new Worker(NOTIFICATIONS_QUEUE, null, { connection: doomedConnection, prefix, lockDuration: 500 });
     const job = await doomed.getNextJob('doomed-token');
     expect(job?.id).toBe(`notify-${caseId}`);
-    redis = new Redis(api.config.REDIS_URL);
+    redis = connectRedis(api.config.REDIS_URL);
     const dies: typeof fetch = async (url, init) => {
       await fetch(url, init);
       throw new Error('worker killed after the partner answered');
@@ -258,6 +260,7 @@ describe('partner notifications', () => {
     });
     await expect(run(job, AbortSignal.timeout(5_000))).rejects.toThrow('worker killed');
     await doomed.close();
+    doomedConnection.disconnect();
     expect(p.received).toHaveLength(1);
 
     // A worker process starts on the same Redis: the stalled job is recovered and delivered again.

@@ -4,7 +4,7 @@
  * dist/main.js that runs under plain node), and the Grafana / Prometheus files wired consistently.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/env.js';
@@ -95,7 +95,8 @@ describe('deployment', () => {
     // Same compiler invocation as `npm run build`, into a scratch dir under .tmp/ (git-ignored) in the repo (so that
     // node_modules and package.json's "type": "module" resolve as they do in the image).
     mkdirSync(join(ROOT, '.tmp'), { recursive: true });
-    const out = mkdtempSync(join(ROOT, '.tmp', 'build-'));
+    const image = mkdtempSync(join(ROOT, '.tmp', 'build-'));
+    const out = join(image, 'dist');
     try {
       const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', out], { cwd: ROOT, encoding: 'utf8' });
       expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0);
@@ -104,8 +105,14 @@ describe('deployment', () => {
       const run = spawnSync(process.execPath, [join(out, 'main.js'), 'no-such-role'], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH } });
       expect(run.stderr).toMatch(/usage: npm start -- \[all\|api\|worker\|simulators\]/);
       expect(run.status).toBe(2);
+      // The runtime stage copies bin/ beside dist/ (and no src/): the operator CLI runs from dist.
+      expect(dockerfile).toMatch(/^COPY bin \.\/bin$/m);
+      cpSync(join(ROOT, 'bin'), join(image, 'bin'), { recursive: true });
+      const cli = spawnSync(process.execPath, [join(image, 'bin', 'kyc-orchestrator.mjs'), '--help'], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH } });
+      expect(cli.stdout + cli.stderr).toMatch(/cases list/);
+      expect(cli.status, cli.stderr).toBe(0);
     } finally {
-      rmSync(out, { recursive: true, force: true });
+      rmSync(image, { recursive: true, force: true });
     }
   }, 120_000);
 });

@@ -17,15 +17,15 @@ const get = async (url: string) => {
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 };
 
-/** The service with a short READINESS_STALL (startStack has no option for it). */
+/** The service with a short READINESS_STALL (in ms). */
 async function startWithStall(opts: { stallMs: number; role?: Role; prefix?: string; sim?: KiraSimulator }): Promise<{ svc: Service; sim: KiraSimulator; logs: string[]; base: string }> {
-  const config = testConfig(opts.prefix ? { QUEUE_PREFIX: opts.prefix } : {});
+  const config = testConfig({ READINESS_STALL: `${opts.stallMs}ms`, ...(opts.prefix ? { QUEUE_PREFIX: opts.prefix } : {}) });
   const logs: string[] = [];
   const log = createLogger({ level: 'debug', destination: new Writable({ write(c: Buffer, _e, cb) { logs.push(c.toString()); cb(); } }) });
   const sim = opts.sim ?? await startKiraSimulator({
     apiKey: config.KIRA_API_KEY, clientId: config.KIRA_CLIENT_ID, password: config.KIRA_PASSWORD, webhookSecrets: [SECRETS[0]!], verifyDelayMs: 100,
   });
-  const svc = await startService({ config, role: opts.role ?? 'all', log, providerUrls: { kira: sim.url }, readinessStallMs: opts.stallMs });
+  const svc = await startService({ config, role: opts.role ?? 'all', log, providerUrls: { kira: sim.url } });
   if (svc.url) sim.setWebhookUrl(`${svc.url}/webhooks/kira`);
   cleanups.push(async () => {
     await svc.close();

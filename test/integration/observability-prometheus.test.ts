@@ -23,6 +23,7 @@ const TOOLS = requireTools('prometheus', 'promtool');
 const EXPECTED_ALERTS = [
   'KycWebhookSignatureFailuresSpike', 'KycProviderErrorRate', 'KycQueueBacklogGrowing', 'KycEscalationsOverdue',
   'KycNoWebhooks', 'KycWorkersNotConsuming', 'KycWorkerStalled', 'KycWebhooksUnavailable', 'KycTargetDown',
+  'KycProviderCircuitOpen',
 ];
 /** Panels that may legitimately be empty after this run (no partner webhook is configured here). */
 const MAY_BE_EMPTY = new Set(['Partner notifications by outcome']);

@@ -29,8 +29,13 @@ describe('partner API /v1', () => {
     expect(fields).toEqual(expect.arrayContaining(['applicant.externalId', 'applicant.email', 'applicant.phone', 'applicant.nationalities.0', 'applicant.address.line1', 'applicant.address.country']));
     expect(JSON.stringify(res.body)).not.toMatch(/at \w+ \(|node_modules/);
     const unknownProvider = await stack.api('/v1/onboardings', { body: { provider: 'acme', applicant: applicant() } });
-    expect(unknownProvider.status).toBe(400);
+    expect(unknownProvider.status).toBe(404);
+    expect(unknownProvider.headers.get('content-type')).toContain('application/problem+json');
     expect(unknownProvider.body.errors[0].field).toBe('provider');
+    // a provider that is not a string is a malformed request, not a missing one
+    const notAString = await stack.api('/v1/onboardings', { body: { provider: 7, applicant: applicant() } });
+    expect(notAString.status).toBe(400);
+    expect(notAString.body.errors[0].field).toBe('provider');
   });
 
   it('answers 400 for malformed JSON and 404 for unknown cases and routes', async () => {

@@ -1,7 +1,7 @@
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { reconcileTickProcessor } from '../../src/workers/reconcile-tick.processor.js';
 import { systemClock } from '../../src/lib/clock.js';
+import { connectRedis } from '../helpers/redis.js';
 import { applicant, startStack, type Stack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -55,7 +55,7 @@ describe('reconciliation of lost webhooks', () => {
       const { case: c } = await store.create('kira', { externalId: `bulk-${i}` }, now);
       await store.apply(c.id, { kind: 'user_created', providerUserId: `bulk-user-${i}`, adopted: false }, { now });
     }
-    const redis = new Redis(s.config.REDIS_URL);
+    const redis = connectRedis(s.config.REDIS_URL);
     const zkey = store.keys.reconcile();
     expect(await redis.zcard(zkey)).toBe(10_000);
     for (const id of due) await redis.zadd(zkey, now.getTime() - 1, id);

@@ -48,6 +48,11 @@ describe('loadConfig defaults', () => {
 });
 
 describe('loadConfig values', () => {
+  it('refuses a webhook dedupe TTL that does not outlive the events queue retention', () => {
+    expect(problemsOf({ WEBHOOK_DEDUPE_TTL: '2d' })).toEqual([expect.stringMatching(/^WEBHOOK_DEDUPE_TTL: .*longer than 3d/)]);
+    expect(loadConfig({ WEBHOOK_DEDUPE_TTL: '4d' }).WEBHOOK_DEDUPE_TTL).toBe(4 * 86_400_000);
+  });
+
   it('coerces numbers', () => {
     const c = loadConfig({ PORT: '8080', MAX_REMEDIATION_ATTEMPTS: '5', WORKER_CONCURRENCY: '4' });
     expect(c.PORT).toBe(8080);

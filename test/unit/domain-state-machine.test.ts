@@ -288,11 +288,25 @@ describe('decide: verified provider event', () => {
   });
 
   it('notes that polling found the state when no webhook delivered it', () => {
-    const t = mustDecide(kase(), { kind: 'provider_event', event: verifiedEvent({ source: 'poll' }) });
+    const t = mustDecide(kase(), { kind: 'provider_event', event: verifiedEvent({ source: 'poll', webhookExpected: true }) });
     expect(t.to).toBe('verified');
     expect(t.source).toBe('poll');
     expect(t.event).toBe('poll:user.verification.accepted');
     expect(t.detail).toMatch(/polling/);
+  });
+
+  it('says nothing of drift for a provider without webhooks, where polling is the channel', () => {
+    const t = mustDecide(kase(), { kind: 'provider_event', event: verifiedEvent({ source: 'poll', webhookExpected: false }) });
+    expect(t.to).toBe('verified');
+    expect(t.detail).toBeUndefined();
+  });
+
+  it('ignores a poll read before the latest re-issue or re-create (its basis is stale)', () => {
+    const c = kase({ attempts: 2, createRound: 0 });
+    const stale = (basis: { attempts: number; createRound: number }) => decide(c, { kind: 'provider_event', event: event({ source: 'poll', basis, reasons: [reason.sessionExpired] }) }, policy, NOW);
+    expect(stale({ attempts: 1, createRound: 0 })).toBeNull();
+    expect(stale({ attempts: 2, createRound: 1 })).toBeNull();
+    expect(stale({ attempts: 2, createRound: 0 })?.to).toBe('remediating');
   });
 
   it('does not verify when the provider status is not terminal', () => {
@@ -438,7 +452,7 @@ describe('decide: rejection while awaiting verification', () => {
   });
 
   it('prefixes the remediation detail when polling found the rejection', () => {
-    const t = mustDecide(kase(), { kind: 'provider_event', event: event({ source: 'poll', reasons: [reason.sessionExpired] }) });
+    const t = mustDecide(kase(), { kind: 'provider_event', event: event({ source: 'poll', webhookExpected: true, reasons: [reason.sessionExpired] }) });
     expect(t.to).toBe('remediating');
     expect(t.source).toBe('poll');
     expect(t.detail).toMatch(/^found by polling.*; update the provider profile/);
@@ -460,6 +474,19 @@ describe('decide: rejection while remediating or escalated', () => {
     expect(t.patch.reasons).toEqual([reason.fraud]);
     expect(t.patch.attempts).toBeUndefined();
     expect(t.patch.decidedAt).toBeUndefined();
+  });
+
+  it.each(['remediating', 'escalated'] as const)('keeps the stored reasons when a poll finds the rejection without any (%s)', (status) => {
+    const missing = { code: 'missing_data', field: 'sourceOfFunds', providerText: 'Missing required field: source_of_funds' } as const;
+    const c = kase({ status, attempts: 1, reasons: [missing], providerStatus: 'REJECTED' });
+    const lost = event({ source: 'poll', webhookExpected: true, providerStatus: 'REJECTED', reasons: [{ code: 'unknown', providerText: 'rejected, but the provider returns no reasons by polling' }] });
+    // The same provider status: nothing new at all, no timeline entry.
+    expect(decide(c, { kind: 'provider_event', event: lost }, policy, NOW)).toBeNull();
+    // Another status: noted, the reasons on record untouched.
+    const t = mustDecide({ ...c, providerStatus: 'VERIFYING' }, { kind: 'provider_event', event: lost });
+    expect(t.to).toBe(status);
+    expect(t.patch.reasons).toBeUndefined();
+    expect(t.patch.providerStatus).toBe('REJECTED');
   });
 });
 
