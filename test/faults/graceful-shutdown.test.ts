@@ -4,22 +4,17 @@
  * rolling restart of two apis and two workers during a stream of onboardings loses nothing.
  */
 import { Queue } from 'bullmq';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { providerQueue } from '../../src/queue/catalog.js';
 import { startKiraSimulator, type KiraSimulator } from '../../src/simulators/kira/index.js';
 import { caseVia, onboardVia } from '../helpers/client.js';
-import { killAll, processEnv, spawnService, type ServiceProcess } from '../helpers/processes.js';
+import { processHarness, processEnv, spawnService, type ServiceProcess } from '../helpers/processes.js';
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { statusMembers } from '../helpers/seed.js';
 import { applicant, SECRETS } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
 
-const procs: ServiceProcess[] = [];
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await killAll(procs);
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { procs, cleanups } = processHarness();
 
 async function rig(extra: Record<string, string>): Promise<{ sim: KiraSimulator; env: Record<string, string>; prefix: string; kiraQueue: Queue }> {
   const prefix = uniquePrefix();

@@ -14,20 +14,15 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startKiraSimulator, type KiraSimulator } from '../../src/simulators/kira/index.js';
 import { callApi, onboardVia, pool } from '../helpers/client.js';
-import { killAll, processEnv, spawnService, type ServiceProcess } from '../helpers/processes.js';
+import { processHarness, processEnv, spawnService, type ServiceProcess } from '../helpers/processes.js';
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { applicant, SECRETS } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
 
-const procs: ServiceProcess[] = [];
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await killAll(procs);
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { procs, cleanups } = processHarness();
 
 const WORKERS = 2;
 const CONCURRENCY = 8;

@@ -3,22 +3,17 @@
  * 202 is processed after the restart, and everything sent while Redis is down gets 503 — never
  * a 202 that is then lost. Api and worker run as their own processes on a private redis-server.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startKiraSimulator } from '../../src/simulators/kira/index.js';
 import { callApi } from '../helpers/client.js';
-import { killAll, processEnv, spawnService, type ServiceProcess } from '../helpers/processes.js';
+import { processHarness, processEnv, spawnService } from '../helpers/processes.js';
 import { startOwnRedis, uniquePrefix } from '../helpers/redis.js';
 import { seedAwaitingCases, statusMembers } from '../helpers/seed.js';
 import { SECRETS } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
 import { kiraDelivery, sendAll, type Answer, type Delivery } from '../helpers/webhooks.js';
 
-const procs: ServiceProcess[] = [];
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await killAll(procs);
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { procs, cleanups } = processHarness();
 
 describe('Redis killed and restarted under webhook load', () => {
   it('processes every acknowledged webhook after the restart and answers 503 while Redis is down', async () => {

@@ -5,22 +5,17 @@
  */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EVENTS_QUEUE } from '../../src/queue/catalog.js';
 import { KIRA_SIM_REASONS } from '../../src/simulators/kira/index.js';
 import { storeKeys } from '../../src/store/keys.js';
-import { killAll, processEnv, spawnService, type ServiceProcess } from '../helpers/processes.js';
+import { processHarness, processEnv, spawnService } from '../helpers/processes.js';
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { seedAwaitingCases } from '../helpers/seed.js';
 import { waitFor } from '../helpers/wait.js';
 import { kiraDelivery, sendAll, shuffle, type Delivery } from '../helpers/webhooks.js';
 
-const procs: ServiceProcess[] = [];
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await killAll(procs);
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { procs, cleanups } = processHarness();
 
 const CASES = 2_000;
 const TOTAL = 10_000;

@@ -5,22 +5,17 @@
  * in the state its applicant data calls for.
  */
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startKiraSimulator } from '../../src/simulators/kira/index.js';
 import { storeKeys } from '../../src/store/keys.js';
 import { onboardVia, pool } from '../helpers/client.js';
-import { killAll, processEnv, spawnService, type ServiceProcess } from '../helpers/processes.js';
+import { processHarness, processEnv, spawnService } from '../helpers/processes.js';
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { statusMembers } from '../helpers/seed.js';
 import { applicant, SECRETS } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
 
-const procs: ServiceProcess[] = [];
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await killAll(procs);
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { procs, cleanups } = processHarness();
 
 const N = 2_000;
 /** Applicant variant by index, and the final status it must reach. */

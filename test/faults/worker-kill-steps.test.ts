@@ -3,20 +3,15 @@
  * restart: every case completes, with one Kira user per case and no step applied twice.
  * The api runs as its own process and stays up (it receives the webhooks); only workers die.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startKiraSimulator, type KiraSimulator, type KiraSimulatorOptions } from '../../src/simulators/kira/index.js';
 import { caseVia, onboardVia } from '../helpers/client.js';
-import { killAll, processEnv, spawnService, type ServiceProcess } from '../helpers/processes.js';
+import { processHarness, processEnv, spawnService, type ServiceProcess } from '../helpers/processes.js';
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { applicant, SECRETS } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
 
-const procs: ServiceProcess[] = [];
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await killAll(procs);
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { procs, cleanups } = processHarness();
 
 interface Rig { sim: KiraSimulator; api: ServiceProcess; worker(): Promise<ServiceProcess> }
 

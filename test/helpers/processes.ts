@@ -4,6 +4,7 @@
  * so a failing test can show why a process died.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { afterEach } from 'vitest';
 import { freePort } from './redis.js';
 import { waitFor } from './wait.js';
 
@@ -72,6 +73,20 @@ export function processEnv(o: { redisUrl: string; prefix: string; kiraUrl?: stri
 /** Kills every process still running (afterEach). */
 export async function killAll(ps: ServiceProcess[]): Promise<void> {
   await Promise.all(ps.splice(0).map((p) => p.kill('SIGKILL')));
+}
+
+/**
+ * For a test file at module scope: after each test, kills the processes pushed to `procs`, then
+ * runs `cleanups` newest first (simulators, Redis servers, key prefixes).
+ */
+export function processHarness(): { procs: ServiceProcess[]; cleanups: (() => Promise<void>)[] } {
+  const procs: ServiceProcess[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    await killAll(procs);
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  return { procs, cleanups };
 }
 
 export type { ChildProcess };

@@ -6,21 +6,16 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sampleWealthyhoodApplicant } from '../../src/simulators/wealthyhood/index.js';
 import { nonceKeys } from '../../src/store/nonce.js';
 import { caseVia, onboardVia } from '../helpers/client.js';
-import { killAll, spawnService, type ServiceProcess } from '../helpers/processes.js';
+import { processHarness, spawnService } from '../helpers/processes.js';
 import { connectRedis, dropPrefix, freePort, REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { applicant, TOKEN } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
 
-const procs: ServiceProcess[] = [];
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await killAll(procs);
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { procs, cleanups } = processHarness();
 
 describe('split roles in simulated mode', () => {
   it('simulators, api and worker as three processes onboard at Kira, Kraken and Wealthyhood', async () => {
