@@ -92,19 +92,6 @@ function stop(req: Request, decoder: Transform | undefined): void {
   req.pause();
 }
 
-/** `express.raw` for any content type, with the limit enforced as above. Sets `req.body` to a Buffer. */
-export function rawBody(opts: { limit: number | string }): RequestHandler {
-  const limit = parseLimit(opts.limit);
-  return async (req, res, next) => {
-    // No body, or another parser already read it.
-    if (!hasBody(req) || req.readableEnded) return next();
-    const r = await readBody(req, limit);
-    if (!r.ok) return sendProblem(res, r.status, r.detail);
-    req.body = r.body;
-    next();
-  };
-}
-
 /**
  * `express.json` (type `application/json`, utf-8, strict), with the limit enforced as above.
  * Other content types are left unparsed (`req.body` stays undefined), as express.json does.

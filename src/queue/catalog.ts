@@ -64,11 +64,16 @@ export const POLL_JOB_OPTS: JobsOptions = {
   removeOnFail: { age: 24 * 3600, count: 1_000 },
 };
 
-/** Capped exponential backoff with jitter (see backoff.ts); attempts sized for ~1 h of outage. */
+/**
+ * Capped exponential backoff with jitter (see backoff.ts); attempts sized for ~1 h of outage.
+ * Completed jobs are kept for inspection only (nothing reads them: a finished create or
+ * remediation has moved its case on, so its job id is never added again), and as many as the
+ * other queues keep: at ~1 KB each, 10,000 for a day was 1 KB of Redis per case (BENCHMARKS.md).
+ */
 export const PROVIDER_JOB_OPTS: JobsOptions = {
   attempts: 20,
   backoff: { type: 'capped-jitter', delay: 1_000 },
-  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnComplete: { age: 3600, count: 1_000 },
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 

@@ -43,7 +43,9 @@ export interface ProducerDeps {
 }
 
 export function createProducer(deps: ProducerDeps) {
-  const opts = { connection: deps.connection, prefix: deps.prefix };
+  // BullMQ's event stream per queue (for QueueEvents listeners; nothing here reads it) is capped
+  // at 10,000 entries by default: 1,000 is plenty to follow a queue live and ~1 MB less per queue.
+  const opts = { connection: deps.connection, prefix: deps.prefix, streams: { events: { maxLen: 1_000 } } };
   const events = new Queue<ProviderEventJob>(EVENTS_QUEUE, opts);
   const reconcile = new Queue(RECONCILE_QUEUE, opts);
   const notifications = new Queue<NotifyJob>(NOTIFICATIONS_QUEUE, opts);

@@ -12,7 +12,7 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import { QueueUnavailableError, type Producer } from '../queue/producer.js';
 import type { CaseStore } from '../store/case-store.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { hasBody, parseLimit, rawBody, readBody } from '../http/body.js';
+import { hasBody, parseLimit, readBody } from '../http/body.js';
 import { sendProblem } from '../http/respond.js';
 
 export const WEBHOOK_BODY_LIMIT = '256kb';
@@ -28,19 +28,31 @@ export interface WebhookDeps {
 
 type Outcome = 'accepted' | 'duplicate' | 'bad_signature' | 'stale' | 'malformed' | 'unknown_event' | 'unavailable';
 
+const BODY_LIMIT = parseLimit(WEBHOOK_BODY_LIMIT);
+
 export function webhookRouter(deps: WebhookDeps): Router {
   const router = express.Router();
-  // Not express.raw: it drains a body over the limit before answering 413 (see http/body.ts).
-  const raw = rawBody({ limit: WEBHOOK_BODY_LIMIT });
-  router.post('/webhooks/:provider', (req, res, next) => {
-    if (!deps.providers.find(String(req.params.provider))) return sendProblem(res, 404, 'unknown provider');
-    next();
-  }, raw, async (req: Request, res: Response) => {
-    const adapter = deps.providers.find(String(req.params.provider))!;
-    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    await measured(adapter, deps, () => ingest(adapter, { body, headers: req.headers }, expressReply(res), deps));
+  router.post('/webhooks/:provider', async (req: Request, res: Response) => {
+    const adapter = deps.providers.find(String(req.params.provider));
+    if (!adapter) return sendProblem(res, 404, 'unknown provider');
+    await measured(adapter, deps, () => readAndIngest(adapter, req, expressReply(res), deps));
   });
   return router;
+}
+
+/**
+ * Reads the raw body (not express.raw: it drains a body over the limit before answering 413, see
+ * http/body.ts) and ingests it. The one body of both routes to the endpoint, so they count and
+ * answer alike (a body refused by the limit is `malformed`).
+ */
+async function readAndIngest(adapter: ProviderAdapter, req: IncomingMessage, reply: Reply, deps: WebhookDeps): Promise<Outcome> {
+  // readBody takes express's Request for its types; it only reads the IncomingMessage part.
+  const read = hasBody(req) ? await readBody(req as Request, BODY_LIMIT) : { ok: true as const, body: Buffer.alloc(0) };
+  if (!read.ok) {
+    reply.problem(read.status, read.detail);
+    return 'malformed';
+  }
+  return ingest(adapter, { body: read.body, headers: req.headers }, reply, deps);
 }
 
 /**
@@ -48,29 +60,21 @@ export function webhookRouter(deps: WebhookDeps): Router {
  * work per request (prototype swaps, router, final handler) costs more than an ingest, so webhook
  * POSTs skip it. Serves only `POST /webhooks/<known provider>` spelt exactly so (optionally with a
  * query) and answers false for anything else, which express then serves with the router above;
- * the body limit, the answers and the metrics are the router's own. `prepare` applies what the
- * app applies to every request (request log, security headers); `problem` answers an error.
+ * both run `readAndIngest`, so the body limit, the answers and the metrics are the same. `prepare`
+ * applies what the app applies to every request (request log, security headers); `problem`
+ * answers an error.
  */
 export function webhookFastPath(deps: WebhookDeps, t: {
   prepare(req: IncomingMessage, res: ServerResponse): void;
   problem(req: IncomingMessage, res: ServerResponse, status: number, detail: string): void;
 }): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const limit = parseLimit(WEBHOOK_BODY_LIMIT);
   return (req, res) => {
     const m = req.method === 'POST' ? FAST_PATH.exec(req.url ?? '') : null;
     const adapter = m ? deps.providers.find(m[1]!) : undefined;
     if (!adapter) return false;
     t.prepare(req, res);
     const reply: Reply = { problem: (status, detail) => t.problem(req, res, status, detail), json: (status, body) => writeJson(res, status, body) };
-    void measured(adapter, deps, async () => {
-      // readBody takes express's Request for its types; it only reads the IncomingMessage part.
-      const read = hasBody(req) ? await readBody(req as Request, limit) : { ok: true as const, body: Buffer.alloc(0) };
-      if (!read.ok) {
-        reply.problem(read.status, read.detail);
-        return 'malformed';
-      }
-      return ingest(adapter, { body: read.body, headers: req.headers }, reply, deps);
-    }).catch((err: unknown) => {
+    void measured(adapter, deps, () => readAndIngest(adapter, req, reply, deps)).catch((err: unknown) => {
       deps.log.error({ provider: adapter.id, err: err instanceof Error ? err.message : 'error' }, 'webhook ingest failed');
       if (!res.headersSent) reply.problem(500, 'internal error');
     });
