@@ -24,17 +24,23 @@ async function rig(extra: Record<string, string>): Promise<{ sim: KiraSimulator;
   return { sim, prefix, kiraQueue, env: processEnv({ redisUrl: REDIS_URL, prefix, kiraUrl: sim.url, extra: { RECONCILE_SCHEDULE: '1h', ...extra } }) };
 }
 
+/** One api (the simulator's webhook target) and one worker, as processes. */
+async function apiAndWorker(r: { sim: KiraSimulator; env: Record<string, string> }): Promise<{ api: ServiceProcess; worker: ServiceProcess }> {
+  const api = await spawnService('api', r.env);
+  procs.push(api);
+  r.sim.setWebhookUrl(`${api.url}/webhooks/kira`);
+  const worker = await spawnService('worker', r.env);
+  procs.push(worker);
+  return { api, worker };
+}
+
 const inFlight = (sim: KiraSimulator) => sim.requests().filter((r) => r.method === 'POST' && r.path === '/v1/users' && r.status === 'pending').length;
 
 describe('graceful shutdown', () => {
   it('SIGTERM lets the in-flight jobs finish, takes no new ones, and exits 0', async () => {
     const r = await rig({ SHUTDOWN_GRACE: '20s', WORKER_CONCURRENCY: '4' });
     r.sim.setFaults({ latency: 2_000 });
-    const api = await spawnService('api', r.env);
-    procs.push(api);
-    r.sim.setWebhookUrl(`${api.url}/webhooks/kira`);
-    const worker = await spawnService('worker', r.env);
-    procs.push(worker);
+    const { api, worker } = await apiAndWorker(r);
     const ids = await Promise.all(Array.from({ length: 12 }, () => onboardVia(api.url, applicant())));
     await waitFor(() => inFlight(r.sim) === 4, { what: 'four creates in flight' });
     const before = r.sim.requests().filter((q) => q.path === '/v1/users').length;
@@ -53,11 +59,7 @@ describe('graceful shutdown', () => {
   it('hands running jobs back to the queue when the grace period is over, without burning an attempt', async () => {
     const r = await rig({ SHUTDOWN_GRACE: '1s', WORKER_CONCURRENCY: '4' });
     r.sim.setFaults({ latency: 8_000 });
-    const api = await spawnService('api', r.env);
-    procs.push(api);
-    r.sim.setWebhookUrl(`${api.url}/webhooks/kira`);
-    const worker = await spawnService('worker', r.env);
-    procs.push(worker);
+    const { api, worker } = await apiAndWorker(r);
     const people = Array.from({ length: 4 }, () => applicant());
     const ids = await Promise.all(people.map((a) => onboardVia(api.url, a)));
     await waitFor(() => inFlight(r.sim) === 4, { what: 'four creates in flight' });

@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { problemsOf } from '../helpers/config.js';
 import { ConfigError, loadConfig, parseDuration } from '../../src/config/env.js';
-
-function problemsOf(env: Record<string, string | undefined>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error('expected loadConfig to throw a ConfigError');
-}
 
 describe('loadConfig defaults', () => {
   it('applies the documented defaults to an empty environment', () => {

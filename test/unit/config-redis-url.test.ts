@@ -1,18 +1,9 @@
 import { Cluster, Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/env.js';
+import { problemsOf } from '../helpers/config.js';
+import { loadConfig } from '../../src/config/env.js';
 import { hasHashTag, parseRedisUrl, redactRedisUrl } from '../../src/config/redis-url.js';
 import { clusterOptions, createRedis, redisOptions } from '../../src/queue/redis.js';
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error('expected loadConfig to throw a ConfigError');
-}
 
 describe('parseRedisUrl', () => {
   it('keeps redis:// and rediss:// URLs as they are (one Redis)', () => {
