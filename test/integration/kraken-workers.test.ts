@@ -139,6 +139,11 @@ describe('Kraken nonces across worker processes', () => {
       { timeoutMs: 30_000, intervalMs: 250, what: 'every case linked to its IIBAN' },
     );
 
+    // A case is linked inside the job, before the job's own log line is written and read back
+    // from the pipe: wait for every create's line too.
+    const createsLogged = () => workers.map(createsDone).reduce((x, y) => x + y, 0);
+    await waitFor(() => createsLogged() >= USERS, { timeoutMs: 30_000, intervalMs: 100, what: `${USERS} create-user job lines` });
+
     const requests = sim.requests();
     const nonceRejections = requests.filter((r) => r.authFailure === 'invalid_nonce').length;
     const authFailures = requests.filter((r) => r.authFailure !== undefined).length;
@@ -155,6 +160,6 @@ describe('Kraken nonces across worker processes', () => {
     // One IIBAN per applicant, and both processes did part of the work.
     expect(new Set(sim.users().map((u) => u.externalId)).size).toBe(USERS);
     expect(workers.map(createsDone).every((n) => n > 0)).toBe(true);
-    expect(workers.map(createsDone).reduce((x, y) => x + y, 0)).toBe(USERS);
+    expect(createsLogged()).toBe(USERS);
   }, 180_000);
 });
