@@ -8,6 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
+import { nodeFetch } from '../src/lib/node-fetch.js';
 import { storeKeys } from '../src/store/keys.js';
 import { APPLY_TRANSITION, CLAIM_DUE, CREATE_CASE, READ_CASE } from '../src/store/scripts.js';
 import { cpuSeconds, freePort, peakRss, until } from './lib/procs.js';
@@ -99,12 +100,13 @@ async function drive(o: { api: string; redis: Redis; cases: number; inflight: nu
     // A 503 (Redis slower than the enqueue bound) is retried as a partner would: same externalId,
     // so a case created before the 503 answers 200 with the same case id.
     for (let attempt = 1; ; attempt++) {
-      const res = await fetch(`${o.api}/v1/onboardings`, {
+      // nodeFetch (keep-alive node:http) rather than fetch: the load generator shares the two cores.
+      const res = await nodeFetch(`${o.api}/v1/onboardings`, {
         method: 'POST',
         headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
         body: JSON.stringify({ provider: 'kira', applicant: { ...APPLICANT, externalId: `${o.tag}-${i}` } }),
       });
-      const body = (await res.json()) as { caseId?: string };
+      const body = JSON.parse(await res.text()) as { caseId?: string };
       if ((res.status === 202 || res.status === 200) && body.caseId) {
         ids.push(body.caseId);
         return;

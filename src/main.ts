@@ -7,7 +7,7 @@
  */
 import { ConfigError, loadConfig, type Config } from './config/env.js';
 import { systemClock } from './lib/clock.js';
-import { createLogger } from './lib/logger.js';
+import { createLogger, stdoutDestination } from './lib/logger.js';
 import { configuredUrls } from './adapters.js';
 import { startService } from './service.js';
 import { startSimulators } from './simulators/start.js';
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const config = readConfig();
-  const log = createLogger({ level: config.LOG_LEVEL, base: { role } });
+  const log = createLogger({ level: config.LOG_LEVEL, base: { role }, destination: stdoutDestination() });
   let close: () => Promise<void>;
   if (role === 'simulators') {
     const sims = await startSimulators(config, { clock: systemClock, log, port: SIM_PORT, host: config.HOST, webhookTarget: `http://127.0.0.1:${config.PORT}` });

@@ -61,6 +61,13 @@ export interface Service {
   close(graceMs?: number): Promise<void>;
 }
 
+/**
+ * A worker trusts a closed circuit it saw this recently without reading Redis again (lib/circuit.ts):
+ * on a healthy provider a call then costs no circuit round trip, and another process's opening
+ * holds this one's calls back within a second (its own failures, at once).
+ */
+const CIRCUIT_CLOSED_CACHE_MS = 1_000;
+
 export async function startService(opts: ServiceOptions): Promise<Service> {
   const { config } = opts;
   const clock = opts.clock ?? systemClock;
@@ -84,7 +91,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const circuits = createCircuitBreakers({
     redis, prefix: config.QUEUE_PREFIX, clock, log,
     // A probe runs as one job: its lease is the job's time limit (the jobTimeoutMs given to the workers).
-    policy: { failureThreshold: config.CIRCUIT_FAILURE_THRESHOLD, openForMs: config.CIRCUIT_OPEN_FOR, maxOpenForMs: config.CIRCUIT_OPEN_MAX, probeLeaseMs: config.PROVIDER_TIMEOUT * 4 },
+    policy: { failureThreshold: config.CIRCUIT_FAILURE_THRESHOLD, openForMs: config.CIRCUIT_OPEN_FOR, maxOpenForMs: config.CIRCUIT_OPEN_MAX, probeLeaseMs: config.PROVIDER_TIMEOUT * 4, closedCacheMs: CIRCUIT_CLOSED_CACHE_MS },
     onTransition: (provider, to) => metrics.circuitTransitions.inc({ provider, to }),
     onReject: (provider) => metrics.circuitRejected.inc({ provider }),
   });

@@ -32,6 +32,14 @@ export interface CircuitPolicy {
   probeLeaseMs: number;
   /** Longest a call refused because a probe is in flight is told to wait (default 1 s). */
   probeWaitMs?: number;
+  /**
+   * How long this process trusts a closed record it has seen (default 0: never). Within it, a
+   * call is admitted, and its success on a circuit with no failures counted is recorded, without
+   * reading the shared cell: on a healthy provider that is every call, two reads saved each. A
+   * failure is always read and stored at once, so this process sees its own openings at once and
+   * another's within this long.
+   */
+  closedCacheMs?: number;
 }
 
 export type CircuitRecord =
@@ -161,16 +169,23 @@ const MAX_SWAPS = 32;
 
 export function createCircuitBreaker(deps: CircuitBreakerDeps): CircuitBreaker {
   const now = () => deps.clock.now().getTime();
+  const cacheMs = deps.policy.closedCacheMs ?? 0;
+  /** The record this process last read or stored, and when (see `closedCacheMs`). */
+  let seen: { rec: CircuitRecord; at: number } | undefined;
+  const trustedClosed = (): Extract<CircuitRecord, { state: 'closed' }> | undefined =>
+    seen && seen.rec.state === 'closed' && now() - seen.at < cacheMs ? seen.rec : undefined;
 
   /** Read, decide, swap; on a lost swap decide again on what the winner stored. */
   async function update<T>(decide: (rec: CircuitRecord) => { next?: CircuitRecord; result: T }, contended: T): Promise<T> {
     let raw = await deps.cell.read();
     for (let i = 0; i < MAX_SWAPS; i += 1) {
       const rec = parseRecord(raw);
+      seen = { rec, at: now() };
       const { next, result } = decide(rec);
       if (!next) return result;
       const r = await deps.cell.swap(raw, JSON.stringify(next));
       if (r.ok) {
+        seen = { rec: next, at: now() };
         if (next.state !== rec.state) deps.onTransition?.(next.state, next);
         return result;
       }
@@ -181,6 +196,8 @@ export function createCircuitBreaker(deps: CircuitBreakerDeps): CircuitBreaker {
 
   return {
     async admit() {
+      const closed = trustedClosed();
+      if (closed) return { ok: true, ticket: { epoch: closed.epoch, probe: false } };
       const contendedWait = deps.policy.probeWaitMs ?? DEFAULT_PROBE_WAIT_MS;
       const admission = await update((rec) => {
         const d = decideAdmission(rec, now(), deps.policy);
@@ -190,6 +207,11 @@ export function createCircuitBreaker(deps: CircuitBreakerDeps): CircuitBreaker {
       return admission;
     },
     async record(ticket, outcome) {
+      // Outcomes that change nothing, known without a read: a neutral non-probe call, and a
+      // success on a trusted closed record of the same epoch with no failures to reset.
+      if (outcome === 'neutral' && !ticket.probe) return;
+      const closed = trustedClosed();
+      if (outcome === 'success' && closed && closed.failures === 0 && closed.epoch === ticket.epoch) return;
       try {
         await update((rec) => ({ next: decideOutcome(rec, ticket, outcome, now(), deps.policy), result: undefined }), undefined);
       } catch (err) {

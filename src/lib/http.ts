@@ -1,8 +1,12 @@
 /**
- * Outbound HTTP for provider clients: injected fetch, per-call timeout, caller's AbortSignal,
- * and an observer for metrics. Never logs bodies (they carry personal data).
+ * Outbound HTTP for provider clients: injected fetch (node-fetch.ts by default), per-call
+ * timeout, caller's AbortSignal, and an observer for metrics. Never logs bodies (they carry
+ * personal data).
  */
-export type FetchFn = typeof fetch;
+import { deadlineSignal } from './abort.js';
+import type { FetchFn, FetchResponse } from './node-fetch.js';
+
+export type { FetchFn } from './node-fetch.js';
 
 export interface HttpObserver {
   (e: { operation: string; status: number | 'error'; seconds: number }): void;
@@ -22,7 +26,7 @@ export interface HttpRequest {
 
 export interface HttpResponse {
   status: number;
-  headers: Headers;
+  headers: FetchResponse['headers'];
   text: string;
   /** The parsed JSON body, or undefined when the body is not JSON. */
   json: unknown;
@@ -33,15 +37,14 @@ export async function httpRequest(
   req: HttpRequest,
   observe?: HttpObserver,
 ): Promise<HttpResponse> {
-  const signals = [AbortSignal.timeout(req.timeoutMs)];
-  if (req.signal) signals.push(req.signal);
+  const deadline = deadlineSignal(req.timeoutMs, req.signal);
   const started = performance.now();
   try {
     const res = await fetchFn(req.url, {
       method: req.method,
       headers: req.headers,
       body: req.body,
-      signal: AbortSignal.any(signals),
+      signal: deadline.signal,
     });
     const text = await res.text();
     observe?.({ operation: req.operation, status: res.status, seconds: (performance.now() - started) / 1000 });
@@ -49,6 +52,8 @@ export async function httpRequest(
   } catch (err) {
     observe?.({ operation: req.operation, status: 'error', seconds: (performance.now() - started) / 1000 });
     throw err;
+  } finally {
+    deadline.clear();
   }
 }
 

@@ -74,6 +74,16 @@ export function createLogger(opts: { level: string; destination?: DestinationStr
 }
 
 /**
+ * Standard output for the service's own processes (main.ts), written asynchronously: a log line
+ * costs no system call on the request or job path, and the lines logged while one write is in
+ * flight go out together in the next. pino flushes what is left synchronously on exit; lines
+ * still buffered when a process is SIGKILLed are lost (logs are for people; state is in Redis).
+ */
+export function stdoutDestination(): DestinationStream {
+  return pino.destination({ dest: 1, sync: false });
+}
+
+/**
  * A listener for the 'error' events of BullMQ queues and workers (connection errors while Redis
  * is unreachable): one JSON warn line per source and `everyMs` at most, instead of BullMQ's
  * fallback of printing every reconnect attempt to stderr when nothing listens.

@@ -7,7 +7,7 @@ import type { CaseInput } from '../kyc/state-machine.js';
 import type { KycCase } from '../kyc/types.js';
 import type { Clock } from '../lib/clock.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { ApplyResult, CaseStore } from '../store/case-store.js';
+import type { ApplyResult, CaseSnapshot, CaseStore } from '../store/case-store.js';
 import type { Producer } from './producer.js';
 
 const ACTION_OF: Partial<Record<KycCase['status'], string>> = {
@@ -34,8 +34,9 @@ export function createCaseCommands(deps: { store: CaseStore; producer: Producer;
     }
   }
 
-  async function apply(caseId: string, input: CaseInput, inputKey?: string): Promise<ApplyResult> {
-    const res = await deps.store.apply(caseId, input, { now: deps.clock.now(), inputKey });
+  /** `current`: the case as the caller last saw it (an earlier answer's snapshot), saving a read. */
+  async function apply(caseId: string, input: CaseInput, inputKey?: string, current?: CaseSnapshot): Promise<ApplyResult> {
+    const res = await deps.store.apply(caseId, input, { now: deps.clock.now(), inputKey, current });
     if (res.outcome === 'applied') observe(res);
     if (res.outcome !== 'missing') await deps.producer.ensureWork(res.case);
     return res;

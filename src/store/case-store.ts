@@ -14,9 +14,17 @@ import { storeKeys, type StoreKeys } from './keys.js';
 import { APPLY_TRANSITION, CLAIM_DUE, CREATE_CASE, READ_CASE } from './scripts.js';
 import { DEFAULT_DEADLINE_MARGIN_MS, nextPollAt, type PollPlan } from './poll-schedule.js';
 
+/**
+ * A case as read, with its timeline head and length: what `apply` decides on. Handing the one an
+ * `apply` answered to the next `apply` of the same job saves a read; if another process changed
+ * the case meanwhile, the compare-and-set fails and `apply` reads afresh.
+ */
+export interface CaseSnapshot { c: KycCase; head: string; seq: number }
+
 export type ApplyResult =
-  | { outcome: 'applied'; case: KycCase; previous: KycCase; transition: Transition }
-  | { outcome: 'noop' | 'duplicate'; case: KycCase }
+  | { outcome: 'applied'; case: KycCase; previous: KycCase; transition: Transition; snapshot: CaseSnapshot }
+  | { outcome: 'noop'; case: KycCase; snapshot: CaseSnapshot }
+  | { outcome: 'duplicate'; case: KycCase }
   | { outcome: 'missing' };
 
 export interface CaseListQuery {
@@ -56,7 +64,7 @@ export function createCaseStore(deps: CaseStoreDeps) {
   deps.redis.defineCommand('kycClaimDue', { numberOfKeys: 1, lua: CLAIM_DUE });
   deps.redis.defineCommand('kycRead', { numberOfKeys: 2, lua: READ_CASE });
 
-  async function read(id: string): Promise<{ c: KycCase; head: string; seq: number } | null> {
+  async function read(id: string): Promise<CaseSnapshot | null> {
     const [raw, len] = await redis.kycRead(keys.case(id), keys.timeline(id));
     const [v, doc, h] = raw;
     if (!v || !doc) return null;
@@ -85,12 +93,12 @@ export function createCaseStore(deps: CaseStoreDeps) {
    * Decides and applies one input with compare-and-set, retrying on concurrent changes.
    * `inputKey` (e.g. `evt:<providerEventId>`) makes the input idempotent across runs.
    */
-  async function apply(id: string, input: CaseInput, opts: { now: Date; inputKey?: string }): Promise<ApplyResult> {
+  async function apply(id: string, input: CaseInput, opts: { now: Date; inputKey?: string; current?: CaseSnapshot }): Promise<ApplyResult> {
     for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
-      const cur = await read(id);
+      const cur = i === 0 && opts.current?.c.id === id ? opts.current : await read(id);
       if (!cur) return { outcome: 'missing' };
       const t = decide(cur.c, input, deps.policy, opts.now);
-      if (!t) return { outcome: 'noop', case: cur.c };
+      if (!t) return { outcome: 'noop', case: cur.c, snapshot: cur };
       const at = opts.now.toISOString();
       const statusSince = t.to !== cur.c.status ? at : (cur.c.statusSince ?? cur.c.createdAt);
       const next: KycCase = { ...cur.c, ...t.patch, status: t.to, version: cur.c.version + 1, updatedAt: at, statusSince };
@@ -112,7 +120,7 @@ export function createCaseStore(deps: CaseStoreDeps) {
         String(cur.c.version), JSON.stringify(stripVersion(next)), JSON.stringify(entry), entry.hash,
         opts.inputKey ?? '', id, opts.now.getTime(), linkUser ? '1' : '0', nextPoll, ntf ? JSON.stringify(ntf) : '',
       );
-      if (r === 1) return { outcome: 'applied', case: next, previous: cur.c, transition: t };
+      if (r === 1) return { outcome: 'applied', case: next, previous: cur.c, transition: t, snapshot: { c: next, head: entry.hash, seq: cur.seq + 1 } };
       if (r === 2) return { outcome: 'duplicate', case: cur.c };
       if (r === -1) return { outcome: 'missing' };
     }
@@ -132,6 +140,11 @@ export function createCaseStore(deps: CaseStoreDeps) {
 
   async function get(id: string): Promise<KycCase | null> {
     return (await read(id))?.c ?? null;
+  }
+
+  /** The case with its timeline head, to hand to `apply` (see CaseSnapshot). */
+  async function snapshot(id: string): Promise<CaseSnapshot | null> {
+    return read(id);
   }
 
   async function timeline(id: string): Promise<{ entries: TimelineEntry[]; head: string }> {
@@ -204,7 +217,7 @@ export function createCaseStore(deps: CaseStoreDeps) {
     });
   }
 
-  return { create, apply, claimDue, schedulePoll, get, timeline, verifyAudit, findByProviderUser, findByExternalId, list, countByStatus, keepUnusableWebhook, keepUnmatchedEvent, unusableWebhooks, keys };
+  return { create, apply, claimDue, schedulePoll, get, snapshot, timeline, verifyAudit, findByProviderUser, findByExternalId, list, countByStatus, keepUnusableWebhook, keepUnmatchedEvent, unusableWebhooks, keys };
 }
 
 export type CaseStore = ReturnType<typeof createCaseStore>;

@@ -25,28 +25,31 @@ export interface CreateUserDeps {
 export function createUserProcessor(deps: CreateUserDeps) {
   return async (job: JobLike, signal: AbortSignal): Promise<string> => {
     const { caseId, round } = CreateUserJob.parse(job.data);
-    const c = await deps.store.get(caseId);
-    if (!c || c.createRound !== round || (c.status !== 'queued' && c.status !== 'creating')) return 'skipped';
+    const snap = await deps.store.snapshot(caseId);
+    const c = snap?.c;
+    if (!snap || !c || c.createRound !== round || (c.status !== 'queued' && c.status !== 'creating')) return 'skipped';
     const adapter = deps.providers.get(c.provider);
-    await deps.commands.apply(caseId, { kind: 'create_started' });
+    // Each apply decides on the snapshot the previous one answered (one read for the whole job).
+    const started = await deps.commands.apply(caseId, { kind: 'create_started' }, undefined, snap);
+    const current = 'snapshot' in started ? started.snapshot : undefined;
     const inputKey = `create:${round}`;
     if (deps.preflight === 'enforce') {
       const missing = adapter.preflight(c.applicant);
       if (missing.length > 0) {
         const reasons = missing.map((m) => ({ code: 'missing_data' as const, field: m.field, providerText: m.message }));
-        await deps.commands.apply(caseId, { kind: 'preflight_failed', reasons }, inputKey);
+        await deps.commands.apply(caseId, { kind: 'preflight_failed', reasons }, inputKey, current);
         return 'preflight_failed';
       }
     }
     try {
       const idempotencyKey = caseIdempotencyKey(caseId, 'create', createKeyRound(c));
       const user = await adapter.createUser(c.applicant, { idempotencyKey, signal });
-      await deps.commands.apply(caseId, { kind: 'user_created', ...user }, inputKey);
+      await deps.commands.apply(caseId, { kind: 'user_created', ...user }, inputKey, current);
       return user.adopted ? 'adopted' : 'created';
     } catch (err) {
       const failure = settleProviderError(err, job, c.provider, signal);
       deps.log.warn({ caseId, provider: c.provider, err: failure.reason.providerText }, 'create-user failed permanently');
-      await deps.commands.apply(caseId, { kind: 'create_failed', ...failure }, inputKey);
+      await deps.commands.apply(caseId, { kind: 'create_failed', ...failure }, inputKey, current);
       return 'failed';
     }
   };

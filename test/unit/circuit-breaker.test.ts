@@ -228,3 +228,76 @@ describe('withCircuitBreaker', () => {
     expect(circuitOutcome(new RetryableError('aborted'), aborted.signal)).toBe('neutral');
   });
 });
+
+describe('createCircuitBreaker with closedCacheMs (a process trusting a closed record it saw)', () => {
+  const CACHED: CircuitPolicy = { ...POLICY, closedCacheMs: 1_000 };
+
+  /** A cell that counts its reads. */
+  function countingCell() {
+    const cell = memoryCell();
+    const counted = { ...cell, reads: 0, read: () => { counted.reads += 1; return cell.read(); }, swap: (e: string | null, n: string) => cell.swap(e, n) };
+    return { counted, inner: cell };
+  }
+
+  it('admits and records successes on a healthy provider without reading the cell again within the window', async () => {
+    const { counted } = countingCell();
+    const { b, clock } = breaker(counted, CACHED);
+    await b.record(await admitted(b), 'success');
+    expect(counted.reads).toBe(1); // the first admission reads; its success on 0 failures needs no read
+    for (let i = 0; i < 10; i += 1) await b.record(await admitted(b), 'success');
+    expect(counted.reads).toBe(1);
+    clock.advance(1_000);
+    await admitted(b);
+    expect(counted.reads).toBe(2); // the window lapsed: read again
+  });
+
+  it('always reads and stores a failure, so this process holds its calls back at once after its own opening', async () => {
+    const { counted } = countingCell();
+    const { b, transitions } = breaker(counted, CACHED);
+    for (let i = 0; i < 3; i += 1) await b.record(await admitted(b), 'failure');
+    expect(transitions).toEqual(['open']);
+    expect(await b.admit()).toEqual({ ok: false, waitMs: 10_000 });
+  });
+
+  it('resets counted failures on a success (a trusted record with failures is not skipped)', async () => {
+    const { counted, inner } = countingCell();
+    const { b } = breaker(counted, CACHED);
+    await b.record(await admitted(b), 'failure');
+    await b.record(await admitted(b), 'success');
+    expect(parseRecord(inner.value)).toMatchObject({ state: 'closed', failures: 0 });
+  });
+
+  it('sees an opening by another process at once when its own call fails', async () => {
+    const shared = memoryCell();
+    const other = breaker(shared, CACHED);
+    const mine = breaker(shared, CACHED);
+    const stale = await admitted(mine.b); // this process saw the circuit closed
+    for (let i = 0; i < 3; i += 1) await other.b.record(await admitted(other.b), 'failure');
+    expect((await mine.b.admit()).ok).toBe(true); // within the window it still trusts what it saw
+    await mine.b.record(stale, 'failure'); // its own failure reads the open record (and is ignored: older epoch)
+    expect(await mine.b.admit()).toEqual({ ok: false, waitMs: 10_000 });
+  });
+
+  it('sees an opening by another process once the window lapses', async () => {
+    const shared = memoryCell();
+    const other = breaker(shared, CACHED);
+    const mine = breaker(shared, CACHED);
+    await admitted(mine.b);
+    for (let i = 0; i < 3; i += 1) await other.b.record(await admitted(other.b), 'failure');
+    mine.clock.advance(999);
+    expect((await mine.b.admit()).ok).toBe(true);
+    mine.clock.advance(1);
+    expect((await mine.b.admit()).ok).toBe(false);
+  });
+
+  it('records a neutral outcome of an ordinary call without any read or write', async () => {
+    const { counted, inner } = countingCell();
+    const { b } = breaker(counted);
+    await b.record(await admitted(b), 'failure');
+    const t = await admitted(b);
+    const [reads, swaps] = [counted.reads, inner.swaps];
+    await b.record(t, 'neutral');
+    expect([counted.reads, inner.swaps]).toEqual([reads, swaps]);
+    expect(parseRecord(inner.value)).toMatchObject({ state: 'closed', failures: 1 });
+  });
+});

@@ -6,6 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Clock } from '../../lib/clock.js';
 import { httpRequest, type FetchFn, type HttpObserver, type HttpResponse } from '../../lib/http.js';
+import { nodeFetch } from '../../lib/node-fetch.js';
 import {
   classifyStatus,
   classifyThrown,
@@ -149,7 +150,7 @@ export function createKiraClient(deps: KiraClientDeps): KiraClient {
   const env: Env = {
     deps,
     base: deps.baseUrl.replace(/\/+$/, ''),
-    fetchFn: deps.fetch ?? globalThis.fetch,
+    fetchFn: deps.fetch ?? nodeFetch,
     timeoutMs: deps.timeoutMs ?? DEFAULT_TIMEOUT_MS,
   };
   const tokens = createTokenSource({ issue: () => issueToken(env), clock: deps.clock });

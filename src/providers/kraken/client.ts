@@ -6,6 +6,7 @@
  */
 import type { Clock } from '../../lib/clock.js';
 import { httpRequest, type FetchFn, type HttpObserver, type HttpResponse } from '../../lib/http.js';
+import { nodeFetch } from '../../lib/node-fetch.js';
 import { classifyStatus, classifyThrown, type ProviderCallError } from '../errors.js';
 import type { KrakenNonceSource } from './nonce.js';
 import { describeKrakenError, isInvalidNonce } from './problems.js';
@@ -64,7 +65,7 @@ export function isOk(res: HttpResponse): boolean {
 
 export function createKrakenClient(deps: KrakenClientDeps): KrakenClient {
   const base = deps.baseUrl.replace(/\/+$/, '');
-  const fetchFn = deps.fetch ?? globalThis.fetch;
+  const fetchFn = deps.fetch ?? nodeFetch;
   const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 
   const toError = (res: HttpResponse, operation: string): ProviderCallError => {

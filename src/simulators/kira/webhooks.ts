@@ -5,6 +5,8 @@
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import type { Clock } from '../../lib/clock.js';
+import { httpRequest } from '../../lib/http.js';
+import { nodeFetch } from '../../lib/node-fetch.js';
 import { roll, type SimFaults } from '../shared/faults.js';
 import type { TaskTracker } from '../shared/tasks.js';
 import type { KiraState } from './state.js';
@@ -83,17 +85,19 @@ export function createWebhookDispatcher(deps: WebhookDeps): WebhookDispatcher {
 
   const post = async (target: string, body: string): Promise<number | 'error'> => {
     try {
-      const res = await fetch(target, {
+      const res = await httpRequest(nodeFetch, {
         method: 'POST',
+        url: target,
         headers: {
           'content-type': 'application/json',
           'x-signature-sha256': signKiraBody(body, signingSecret()),
           'user-agent': 'kira-simulator',
         },
         body,
-        signal: AbortSignal.any([deps.tasks.signal, AbortSignal.timeout(DELIVERY_TIMEOUT_MS)]),
+        operation: 'webhook',
+        timeoutMs: DELIVERY_TIMEOUT_MS,
+        signal: deps.tasks.signal,
       });
-      await res.arrayBuffer().catch(() => undefined);
       return res.status;
     } catch {
       return 'error';

@@ -10,6 +10,8 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Clock } from '../../lib/clock.js';
+import { httpRequest } from '../../lib/http.js';
+import { nodeFetch } from '../../lib/node-fetch.js';
 import { roll, type SimFaults } from '../shared/faults.js';
 import type { TaskTracker } from '../shared/tasks.js';
 import type { KrakenState } from './state.js';
@@ -114,8 +116,9 @@ export function createWebhookDispatcher(deps: WebhookDeps): WebhookDispatcher {
   ): Promise<{ status: number | 'error'; signature: string; text?: string; error?: string }> => {
     const signature = signatureHeader(p.body);
     try {
-      const res = await fetch(target.url, {
+      const res = await httpRequest(nodeFetch, {
         method: 'POST',
+        url: target.url,
         headers: {
           'content-type': 'application/json',
           'x-signature': signature,
@@ -124,9 +127,11 @@ export function createWebhookDispatcher(deps: WebhookDeps): WebhookDispatcher {
           'user-agent': 'kraken-simulator',
         },
         body: p.body,
-        signal: AbortSignal.any([deps.tasks.signal, AbortSignal.timeout(DELIVERY_TIMEOUT_MS)]),
+        operation: 'webhook',
+        timeoutMs: DELIVERY_TIMEOUT_MS,
+        signal: deps.tasks.signal,
       });
-      const text = await res.text().catch(() => '');
+      const text = res.text;
       return { status: res.status, signature, text };
     } catch (err) {
       return { status: 'error', signature, error: err instanceof Error ? err.message : 'error' };
