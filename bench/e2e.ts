@@ -47,6 +47,8 @@ export interface E2eResult {
   /** Kira calls that failed (timeout, network, 5xx) and times a worker opened Kira's circuit breaker. */
   providerCallErrors: number;
   circuitOpens: number;
+  /** kyc-events jobs retried (an event that arrived before its case was linked to the user waits and retries). */
+  eventRetries: number;
   redisCommandsPerCase: number;
   topCommandsPerCase: [string, number][];
   redisMemoryPerCaseBytes: number;
@@ -206,12 +208,13 @@ export async function benchE2e(o: E2eOptions): Promise<E2eResult> {
     const { ms, outcomes } = await decisionTimes(r, ids);
     // Each process's own metrics, kept next to its log for diagnosis; failed Kira calls (timeouts)
     // and circuit-breaker openings, which explain a slow run, are summed over the workers.
-    const health = { providerCallErrors: 0, circuitOpens: 0 };
+    const health = { providerCallErrors: 0, circuitOpens: 0, eventRetries: 0 };
     for (const p of running.slice(1)) {
       const text = await (await fetch(`${p.url}/metrics`)).text();
       writeFileSync(join(o.logDir, `${p.proc.name}-${o.workers}w.metrics`), text);
       health.providerCallErrors += sumMetric(text, /^kyc_provider_requests_total\{[^}]*code_class="(?:error|5xx)"[^}]*\} (\d+)/gm);
       health.circuitOpens += sumMetric(text, /^kyc_circuit_transitions_total\{[^}]*to="open"[^}]*\} (\d+)/gm);
+      health.eventRetries += sumMetric(text, /^kyc_job_retries_total\{[^}]*queue="kyc-events"[^}]*\} (\d+)/gm);
     }
     const result: E2eResult = {
       cases: o.cases, workers: o.workers, inflight: o.inflight, seconds: round(seconds, 2),

@@ -31,7 +31,7 @@ export interface BenchResults {
   machine: Record<string, string | number>;
   ingest?: IngestResult;
   e2e?: E2eResult & { noopCeiling: { runs: NoopResult[]; jobsPerSec: number }; ratioToNoop: number };
-  scaling?: { workers: number; decisionsPerSec: number; p50Ms: number; p99Ms: number; cpuMsPerCase: number; providerCallErrors: number; circuitOpens: number }[];
+  scaling?: { workers: number; decisionsPerSec: number; p50Ms: number; p99Ms: number; maxMs: number; cpuMsPerCase: number; providerCallErrors: number; circuitOpens: number; eventRetries: number }[];
   reconcile?: ReconcileResult;
   targets?: ReturnType<typeof targets>;
   loadAverage: { start: number[]; end: number[] };
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
       for (const workers of [1, 2, 4]) {
         const r = await benchE2e({ redis, logDir, cases: sized(2_000, 200), workers, inflight: Number(process.env.BENCH_INFLIGHT ?? 200), log });
         const cpu = r.processes.reduce((a, p) => a + p.cpuMsPerCase, 0) + r.redisCpuMsPerCase;
-        out.scaling.push({ workers, decisionsPerSec: r.decisionsPerSec, p50Ms: r.onboardingToDecisionMs.p50, p99Ms: r.onboardingToDecisionMs.p99, cpuMsPerCase: Math.round(cpu * 100) / 100, providerCallErrors: r.providerCallErrors, circuitOpens: r.circuitOpens });
+        out.scaling.push({ workers, decisionsPerSec: r.decisionsPerSec, p50Ms: r.onboardingToDecisionMs.p50, p99Ms: r.onboardingToDecisionMs.p99, maxMs: r.onboardingToDecisionMs.max, cpuMsPerCase: Math.round(cpu * 100) / 100, providerCallErrors: r.providerCallErrors, circuitOpens: r.circuitOpens, eventRetries: r.eventRetries });
       }
     }
     if (only.has('reconcile')) {
