@@ -3,6 +3,7 @@
  * Redirects are not followed (a webhook POST must reach the configured URL, not wherever a 3xx
  * points), and the response body is never read beyond draining it.
  */
+import { deadlineSignal } from '../lib/abort.js';
 import { signedHeaders } from './signing.js';
 
 export interface DeliveryTarget {
@@ -24,14 +25,14 @@ export async function deliver(
   at: Date,
   signal?: AbortSignal,
 ): Promise<DeliveryResult> {
-  const signals = [AbortSignal.timeout(target.timeoutMs), ...(signal ? [signal] : [])];
+  const deadline = deadlineSignal(target.timeoutMs, signal);
   try {
     const res = await target.fetch(target.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'user-agent': 'kyc-orchestrator', ...signedHeaders(target.key, n.id, n.body, at) },
       body: n.body,
       redirect: 'manual',
-      signal: AbortSignal.any(signals),
+      signal: deadline.signal,
     });
     await res.body?.cancel().catch(() => undefined);
     if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status };
@@ -39,6 +40,8 @@ export async function deliver(
     return { ok: false, gone: false, status: res.status, error: `HTTP ${res.status}` };
   } catch (err) {
     return { ok: false, gone: false, error: describe(err, target.timeoutMs) };
+  } finally {
+    deadline.clear();
   }
 }
 
