@@ -153,24 +153,35 @@ function onProviderEvent(
   }
   // A rejection: its reasons are stored the moment they arrive (Kira never returns them again).
   const reasons = e.reasons.length > 0 ? e.reasons : [{ code: 'unknown', providerText: 'no reasons delivered' } as Reason];
-  if (c.status === 'remediating' || c.status === 'escalated') {
+  // Escalated only for want of reasons (a poll found the rejection while its webhook, the one
+  // carrier of Kira's reasons, was still on its way): now that they have come, decide on them as
+  // if they had come first, instead of leaving a case that could remediate itself to a human.
+  const lateReasons = c.status === 'escalated' && knowsReasons(e.reasons) && !knowsReasons(c.reasons);
+  if ((c.status === 'remediating' || c.status === 'escalated') && !lateReasons) {
     // A rejection without reasons (a poll: Kira's GET never returns them) tells nothing new; the
     // reasons already stored (from the webhook, never sent again) stay what remediation works on.
-    if (!e.reasons.some((r) => r.code !== 'unknown') && c.reasons.length > 0) {
+    if (!knowsReasons(e.reasons) && c.reasons.length > 0) {
       if (seen.providerStatus === c.providerStatus && seen.deadline === c.deadline) return null;
       return { ...stay(name, `provider status ${e.providerStatus ?? 'unknown'}; the reasons on record stand`), patch: seen };
     }
     return { ...stay(name, `rejection recorded while ${c.status}`, reasons), patch: { ...seen, reasons } };
   }
   const d = decideAction(reasons, c.applicant, { attempts: c.attempts, maxAttempts: policy.maxAttempts });
+  const why = drift ?? (lateReasons ? 'the reasons arrived after the case was escalated without them' : undefined);
+  const said = (what: string): string => (why ? `${why}; ${what}` : what);
   switch (d.action) {
     case 'remediate':
-      return { to: 'remediating', event: name, source: e.source, reasons, detail: drift ? `${drift}; ${d.proposedAction}` : d.proposedAction, patch: { ...seen, reasons, attempts: c.attempts + 1 } };
+      return { to: 'remediating', event: name, source: e.source, reasons, detail: said(d.proposedAction), patch: { ...seen, reasons, attempts: c.attempts + 1, escalation: undefined } };
     case 'reject':
-      return { to: 'rejected', event: name, source: e.source, reasons, detail: drift ? `${drift}; rejected by rule` : 'rejected by rule', patch: { ...seen, reasons, decidedAt: at } };
+      return { to: 'rejected', event: name, source: e.source, reasons, detail: said('rejected by rule'), patch: { ...seen, reasons, decidedAt: at, escalation: undefined } };
     case 'escalate':
-      return escalate(c, name, e.source, at, reasons, { proposedAction: drift ? `${drift}; ${d.proposedAction}` : d.proposedAction, needsFields: d.needsFields }, seen);
+      return escalate(c, name, e.source, at, reasons, { proposedAction: said(d.proposedAction), needsFields: d.needsFields }, seen);
   }
+}
+
+/** Whether a rejection's reasons say anything (not only `unknown`: none delivered, or lost). */
+function knowsReasons(reasons: readonly Reason[]): boolean {
+  return reasons.some((r) => r.code !== 'unknown');
 }
 
 /** What remains to push after a remediation that pushed `synced` (a PATCH may have come meanwhile). */

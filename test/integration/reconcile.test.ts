@@ -4,6 +4,7 @@ import { systemClock } from '../../src/lib/clock.js';
 import { connectRedis } from '../helpers/redis.js';
 import { applicant, startStack, type Stack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
+import { kiraDelivery, post } from '../helpers/webhooks.js';
 
 let stack: Stack | undefined;
 afterEach(async () => {
@@ -40,6 +41,31 @@ describe('reconciliation of lost webhooks', () => {
     }
     expect(s.sim.deliveries().every((d) => d.status === 'dropped')).toBe(true);
     expect(await drift(s)).toBe(3);
+  });
+
+  it('a failure webhook that arrives after polling escalated its case without reasons is decided on its reasons', async () => {
+    // Kira's GET never carries the rejection reasons: the poll that finds REJECTED first can only
+    // escalate. The webhook with the reasons, late, then decides the case as if it had come first.
+    stack = await startStack({ env: { RECONCILE_SCHEDULE: '200ms', RECONCILE_TICK: '100ms' }, sim: { faults: { drop: 1 } } });
+    const s = stack;
+    const id = await onboard(s, applicant({ firstName: 'Sessionexpired' }));
+    const blind = await waitFor(async () => { const c = await getCase(s, id); return c.status === 'escalated' ? c : undefined; }, { timeoutMs: 20_000, what: 'escalated by polling' });
+    expect(blind.reasons).toEqual([expect.objectContaining({ code: 'unknown' })]);
+    expect(blind.attempts).toBe(0);
+
+    s.sim.setFaults({ drop: 0 });
+    const late = kiraDelivery(id, blind.providerUserId, 'user.verification.failed', { verification_status: 'rejected', reasons: ['Verification session expired'] });
+    expect((await post(`${s.url}/webhooks/kira`, late)).status).toBe(202);
+    // Remediated on its own (a re-issued verification, which the simulator passes): no operator.
+    const done = await waitFor(async () => { const c = await getCase(s, id); return c.status === 'verified' ? c : undefined; }, { timeoutMs: 20_000, what: 'verified after the re-issue' });
+    expect(done.attempts).toBe(1);
+    expect(done.escalation).toBeNull();
+    expect(done.timeline.map((e: { event: string; from: string | null; to: string }) => `${e.event}:${e.from}>${e.to}`)).toEqual(expect.arrayContaining([
+      'poll:poll:awaiting_verification>escalated',
+      'webhook:user.verification.failed:escalated>remediating',
+      'remediation_submitted:remediating>awaiting_verification',
+    ]));
+    expect(s.sim.requests().filter((r) => r.method === 'POST' && /\/verifications\/?$/.test(r.path))).toHaveLength(1);
   });
 
   it('polls only the cases that are due: 10,000 waiting cases, 10 due, one tick polls 10', async () => {

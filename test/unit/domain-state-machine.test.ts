@@ -490,6 +490,43 @@ describe('decide: rejection while remediating or escalated', () => {
   });
 });
 
+describe('decide: reasons that arrive after a reasonless escalation', () => {
+  // A poll found Kira's REJECTED before the failure webhook (the one carrier of the reasons) was applied.
+  const lost = { code: 'unknown', providerText: 'rejected, but the provider returns no reasons by polling' } as const;
+  const escalatedBlind = () => kase({ status: 'escalated', providerStatus: 'REJECTED', reasons: [lost], escalation: { since: EARLIER, proposedAction: 'manual review' } });
+
+  it('remediates on the late reasons and clears the escalation', () => {
+    const t = mustDecide(escalatedBlind(), rejection(reason.sessionExpired));
+    expect(t.to).toBe('remediating');
+    expect(t.reasons).toEqual([reason.sessionExpired]);
+    expect(t.patch.attempts).toBe(1);
+    expectCleared(t.patch, 'escalation');
+    expect(t.detail).toMatch(/^the reasons arrived after the case was escalated without them; /);
+  });
+
+  it('rejects by rule on late reasons that say so', () => {
+    const t = mustDecide(escalatedBlind(), rejection(reason.fraud));
+    expect(t.to).toBe('rejected');
+    expect(t.patch.decidedAt).toBe(AT);
+    expectCleared(t.patch, 'escalation');
+  });
+
+  it('stays escalated, keeping since, when the late reasons call for a human too', () => {
+    const t = mustDecide(escalatedBlind(), rejection(reason.sanctions));
+    expect(t.to).toBe('escalated');
+    expect(t.patch.reasons).toEqual([reason.sanctions]);
+    expect(t.patch.escalation?.since).toBe(EARLIER);
+  });
+
+  it('does not re-decide a case escalated on reasons it had, nor on a second reasonless rejection', () => {
+    const known = mustDecide(kase({ status: 'escalated', reasons: [reason.sanctions] }), rejection(reason.sessionExpired));
+    expect(known.to).toBe('escalated');
+    expect(known.detail).toBe('rejection recorded while escalated');
+    // The same provider status and still no reasons: nothing new, no timeline entry.
+    expect(decide(escalatedBlind(), rejection(reason.unknown), policy, NOW)).toBeNull();
+  });
+});
+
 describe('decide: remediation_submitted', () => {
   it('awaits verification again when the attempt matches', () => {
     const t = mustDecide(kase({ status: 'remediating', attempts: 2 }), { kind: 'remediation_submitted', attempt: 2, detail: 'profile updated' });
