@@ -6,14 +6,16 @@
  *   4. reconcile: one tick over 100,000 waiting cases, 100 of them due
  * Prints a table and writes bench/results/latest.json. BENCH_SCALE (default 1) scales every size
  * (0.1 for a quick run); BENCH_ONLY=ingest,e2e,scaling,reconcile runs a subset; BENCH_KEEP_LOGS=1
- * keeps every process's log (and BENCH_CPU_PROF=<dir> writes CPU profiles, see lib/procs.ts).
+ * keeps every process's log (and BENCH_CPU_PROF=<dir> writes CPU profiles, see lib/procs.ts). The
+ * measured processes run src/ and bench/ compiled by tsc, as the Docker image runs dist/;
+ * BENCH_TSX=1 runs the sources through tsx instead.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchE2e, type E2eResult } from './e2e.js';
 import { benchIngest, type IngestResult } from './ingest.js';
-import { cpuSeconds, killAllNow, ROOT, runJsonChild, stopAll } from './lib/procs.js';
+import { compileForBench, cpuSeconds, killAllNow, ROOT, runJsonChild, stopAll } from './lib/procs.js';
 import { startRedis, type BenchRedis } from './lib/redis.js';
 import { CONCURRENCY } from './lib/stack.js';
 import { printReport, targets } from './lib/report.js';
@@ -62,6 +64,8 @@ async function main(): Promise<void> {
   const sized = (n: number, min: number) => Math.max(min, Math.round(n * scale));
   const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
   const logDir = mkdtempSync(join(tmpdir(), 'kyc-bench-'));
+  log(process.env.BENCH_TSX === '1' ? 'running the TypeScript sources through tsx (BENCH_TSX=1)' : 'compiling src/ and bench/ (tsconfig.bench.json)');
+  compileForBench();
   const started = performance.now();
   const out: BenchResults = { startedAt: new Date().toISOString(), scale, machine: {}, loadAverage: { start: loadavg(), end: [] }, durationSeconds: 0 };
   const redis = await startRedis(logDir);

@@ -2,14 +2,16 @@
  * The HTTP application: webhooks (raw bodies, registered before any JSON parser), the partner
  * API, metrics and health. Composition only; behaviour lives in the routers.
  */
-import type { RequestListener } from 'node:http';
-import express, { type Express, type Response } from 'express';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
 import type { RedisClient } from './queue/redis.js';
 import type { Logger } from 'pino';
 import { buildOpenApi } from './api/openapi.js';
+import { onboardingFastPath } from './api/onboardings.js';
 import { apiRouter, type ApiDeps } from './api/router.js';
 import { ADMIN_PATH, adminRouter } from './http/admin.js';
 import { errorHandler, notFound } from './http/errors.js';
+import type { FastPathFallback } from './http/fast-path.js';
 import { healthRouter } from './http/health.js';
 import { requestLog, type RequestLog } from './http/request-log.js';
 import { sendProblem } from './http/respond.js';
@@ -52,31 +54,37 @@ export function createApp(deps: AppDeps): RequestListener {
   app.use(apiRouter(deps));
   app.use(notFound);
   app.use(errorHandler(deps.log));
-  return withWebhookFastPath(app, deps, logRequest, capturedHeaders(security, WEBHOOK_PATH));
+  return withFastPaths(app, deps, logRequest, capturedHeaders(security, FAST_HEADERS_PATH), errorHandler(deps.log));
 }
 
-const WEBHOOK_PATH = '/webhooks/kira';
+/** Any path outside the queue UI: helmet's headers are the same for all of them. */
+const FAST_HEADERS_PATH = '/webhooks/kira';
 
 /**
- * Webhook POSTs skip express (its per-request set-up costs more than the ingest: see
- * webhooks/router.ts) but get what every answer gets: the request log line and id, and the
- * security headers, captured once from the same middleware. Everything else is express.
+ * Webhook POSTs and `POST /v1/onboardings` skip express (its per-request set-up costs more than
+ * the work of either: see webhooks/router.ts, api/onboardings.ts) but get what every answer gets:
+ * the request log line and id, and the security headers, captured once from the same middleware.
+ * Everything else, and every error answer, is express's.
  */
-function withWebhookFastPath(app: Express, deps: AppDeps, logRequest: RequestLog, headers: HeaderList): RequestListener {
-  const webhooks = webhookFastPath(deps, {
+function withFastPaths(app: Express, deps: AppDeps, logRequest: RequestLog, headers: HeaderList, onError: ErrorRequestHandler): RequestListener {
+  // Errors are rare: answer them with express's response (as the routers do), set up here.
+  const asExpress = (req: IncomingMessage, res: ServerResponse): Response => {
+    Object.setPrototypeOf(req, app.request);
+    Object.setPrototypeOf(res, app.response);
+    Object.assign(req, { res });
+    return res as Response;
+  };
+  const fallback: FastPathFallback = {
     prepare(req, res) {
       logRequest(req, res, () => undefined);
       for (const [name, value] of headers) res.setHeader(name, value);
     },
-    // Errors are rare: answer them with express's response (as the router does), set up here.
-    problem(req, res, status, detail) {
-      Object.setPrototypeOf(req, app.request);
-      Object.setPrototypeOf(res, app.response);
-      Object.assign(req, { res });
-      sendProblem(res as Response, status, detail);
-    },
-  });
+    problem: (req, res, status, detail, errors) => sendProblem(asExpress(req, res), status, detail, errors),
+    fail: (req, res, err) => onError(err, req as Request, asExpress(req, res), () => undefined),
+  };
+  const fast = [webhookFastPath(deps, fallback), onboardingFastPath(deps, fallback)];
   return (req, res) => {
-    if (!webhooks(req, res)) app(req, res);
+    for (const serve of fast) if (serve(req, res)) return;
+    app(req, res);
   };
 }

@@ -2,8 +2,8 @@
  * Child processes of the benchmark: every process it starts is registered here, so that a normal
  * end, an error or Ctrl-C stops all of them (by pid, never by name), and nothing is left running.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface Proc {
@@ -62,14 +62,34 @@ export function spawnProc(name: string, cmd: string, args: string[], opts: Spawn
   return proc;
 }
 
+/** Where `compileForBench` puts the JavaScript of src/ and bench/ (`.tmp/` is git-ignored). */
+const BUILD_DIR = join(ROOT, '.tmp', 'bench-build');
+const fromSource = process.env.BENCH_TSX === '1';
+
 /**
- * `node --import tsx <script> ...args`: a TypeScript entry point of this repository. With
- * BENCH_CPU_PROF=<dir>, every child writes V8 CPU profiles (one per thread) to `<dir>/<name>/`.
+ * Compiles src/ and bench/ with tsc (tsconfig.bench.json), so that every measured process runs
+ * plain JavaScript as the Docker image does (`node dist/main.js`), not through tsx: tsx's
+ * transform wraps every function our TypeScript creates, closures per job and per request
+ * included, in a naming helper that the baselines (mostly library code) hardly pay. BENCH_TSX=1
+ * runs the sources through tsx instead (no compile step; slower, as `npm start` is).
+ */
+export function compileForBench(): void {
+  if (fromSource) return;
+  rmSync(BUILD_DIR, { recursive: true, force: true });
+  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.bench.json')], { cwd: ROOT, stdio: 'inherit' });
+}
+
+/**
+ * A TypeScript entry point of this repository (`src/main.ts`, `bench/load.ts`, …) in its own
+ * Node process: its compiled JavaScript (see compileForBench), or with BENCH_TSX=1 the source
+ * through tsx. With BENCH_CPU_PROF=<dir>, every child writes V8 CPU profiles (one per thread) to
+ * `<dir>/<name>/`.
  */
 export function spawnNode(name: string, script: string, args: string[], opts: SpawnOptions): Proc & { stdout(): string } {
   const dir = process.env.BENCH_CPU_PROF;
   const profile = dir ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, name)}`] : [];
-  return spawnProc(name, process.execPath, [...profile, '--import', 'tsx', script, ...args], opts);
+  const entry = fromSource ? ['--import', 'tsx', script] : [join(BUILD_DIR, script.replace(/\.ts$/, '.js'))];
+  return spawnProc(name, process.execPath, [...profile, ...entry, ...args], opts);
 }
 
 /** Runs a bench child to completion; it answers with one JSON line on stdout (its last line). */

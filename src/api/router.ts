@@ -15,10 +15,8 @@ import { requireBearer } from '../http/bearer.js';
 import { jsonBody } from '../http/body.js';
 import { sendProblem } from '../http/respond.js';
 import { caseView } from './case-view.js';
-import { ApplicantPatchRequest, CaseListQuery, OnboardingRequest, ResolveRequest } from './schemas.js';
-
-/** Partner API bodies are small JSON documents (an applicant is a few KB). */
-export const API_BODY_LIMIT = '64kb';
+import { ApplicantPatchRequest, CaseListQuery, ResolveRequest } from './schemas.js';
+import { API_BODY_LIMIT, onboard } from './onboardings.js';
 
 export interface ApiDeps {
   store: CaseStore;
@@ -42,17 +40,9 @@ export function apiRouter(deps: ApiDeps): Router {
   r.use('/v1', requireBearer(deps.apiTokens), jsonBody({ limit: API_BODY_LIMIT }));
 
   r.post('/v1/onboardings', async (req: Request, res: Response) => {
-    // An unknown or disabled provider is a missing resource (404, as on /webhooks/:provider),
-    // decided before the applicant is validated against that provider's needs.
-    const named: unknown = (req.body as { provider?: unknown } | undefined)?.provider;
-    if (typeof named === 'string' && !deps.providers.find(named)) {
-      return sendProblem(res, 404, 'unknown provider', [{ field: 'provider', message: `not a provider enabled on this deployment (${deps.providers.ids().join(', ')})` }]);
-    }
-    const body = parse(OnboardingRequest, req.body, res);
-    if (!body) return;
-    const { case: c, created } = await deps.store.create(body.provider, body.applicant, deps.clock.now());
-    await deps.producer.ensureWork(c);
-    res.status(created ? 202 : 200).location(`/v1/cases/${c.id}`).json({ caseId: c.id, status: c.status });
+    const a = await onboard(deps, req.body);
+    if (!a.ok) return sendProblem(res, a.status, a.detail, a.errors);
+    res.status(a.status).location(a.location).json(a.body);
   });
 
   r.get('/v1/cases', async (req: Request, res: Response) => {

@@ -15,7 +15,8 @@
  */
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Readable, Transform } from 'node:stream';
-import type { Request, RequestHandler } from 'express';
+import type { IncomingMessage } from 'node:http';
+import type { RequestHandler } from 'express';
 import { sendProblem } from './respond.js';
 
 export type BodyRead =
@@ -41,7 +42,7 @@ export function parseLimit(limit: number | string): number {
 }
 
 /** Whether the request announces a body at all (as type-is's `hasBody`). */
-export function hasBody(req: Pick<Request, 'headers'>): boolean {
+export function hasBody(req: Pick<IncomingMessage, 'headers'>): boolean {
   return req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
 }
 
@@ -49,7 +50,7 @@ export function hasBody(req: Pick<Request, 'headers'>): boolean {
  * Reads the whole body, up to `limit` (inflated) bytes. On any refusal it stops reading at once
  * and leaves the request paused; the caller answers, and the answer closes the connection.
  */
-export function readBody(req: Request, limit: number): Promise<BodyRead> {
+export function readBody(req: IncomingMessage, limit: number): Promise<BodyRead> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.resolve(TOO_LARGE(limit));
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
@@ -83,7 +84,7 @@ export function readBody(req: Request, limit: number): Promise<BodyRead> {
   });
 }
 
-function stop(req: Request, decoder: Transform | undefined): void {
+function stop(req: IncomingMessage, decoder: Transform | undefined): void {
   if (decoder) {
     req.unpipe(decoder);
     decoder.on('error', () => undefined);
@@ -92,32 +93,44 @@ function stop(req: Request, decoder: Transform | undefined): void {
   req.pause();
 }
 
+export type JsonRead = { ok: true; value: unknown } | { ok: false; status: 400 | 413 | 415; detail: string };
+
+/** `application/json` with any parameters (type-is's match for that one type: no `+json`, no wildcard). */
+const JSON_TYPE = /^\s*application\/json\s*(?:;|$)/i;
+
 /**
- * `express.json` (type `application/json`, utf-8, strict), with the limit enforced as above.
- * Other content types are left unparsed (`req.body` stays undefined), as express.json does.
+ * The JSON body of a request, as `express.json` reads it (type `application/json`, utf-8, strict:
+ * an object or an array at the top), with the limit enforced as above. `value` is undefined when
+ * the request has no body or another content type (left unparsed, as express.json does), and `{}`
+ * for an empty JSON body. The one reader of both HTTP layers (express, and the onboarding fast
+ * path in app.ts).
  */
+export async function readJson(req: IncomingMessage, limit: number): Promise<JsonRead> {
+  if (!hasBody(req) || req.readableEnded || !JSON_TYPE.test(req.headers['content-type'] ?? '')) return { ok: true, value: undefined };
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1];
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+    return { ok: false, status: 415, detail: `unsupported charset "${charset.slice(0, 40)}"; send utf-8` };
+  }
+  const r = await readBody(req, limit);
+  if (!r.ok) return r;
+  const text = r.body.toString('utf8').replace(/^\uFEFF/, '');
+  if (text.length === 0) return { ok: true, value: {} };
+  // Strict, as body-parser: only an object or an array at the top.
+  if (!/^[\s]*[[{]/.test(text)) return { ok: false, status: 400, detail: 'body is not valid JSON' };
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false, status: 400, detail: 'body is not valid JSON' };
+  }
+}
+
+/** `express.json` with the limit enforced as above: `readJson` into `req.body`. */
 export function jsonBody(opts: { limit: number | string }): RequestHandler {
   const limit = parseLimit(opts.limit);
   return async (req, res, next) => {
-    if (!hasBody(req) || req.readableEnded || !req.is('application/json')) return next();
-    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1];
-    if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
-      return sendProblem(res, 415, `unsupported charset "${charset.slice(0, 40)}"; send utf-8`);
-    }
-    const r = await readBody(req, limit);
+    const r = await readJson(req, limit);
     if (!r.ok) return sendProblem(res, r.status, r.detail);
-    const text = r.body.toString('utf8').replace(/^\uFEFF/, '');
-    if (text.length === 0) {
-      req.body = {};
-      return next();
-    }
-    // Strict, as body-parser: only an object or an array at the top.
-    if (!/^[\s]*[[{]/.test(text)) return sendProblem(res, 400, 'body is not valid JSON');
-    try {
-      req.body = JSON.parse(text) as unknown;
-    } catch {
-      return sendProblem(res, 400, 'body is not valid JSON');
-    }
+    if (r.value !== undefined) req.body = r.value;
     next();
   };
 }

@@ -14,6 +14,7 @@ import type { CaseStore } from '../store/case-store.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hasBody, parseLimit, readBody } from '../http/body.js';
 import { sendProblem } from '../http/respond.js';
+import type { FastPathFallback, FastRoute } from '../http/fast-path.js';
 
 export const WEBHOOK_BODY_LIMIT = '256kb';
 
@@ -46,8 +47,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
  * answer alike (a body refused by the limit is `malformed`).
  */
 async function readAndIngest(adapter: ProviderAdapter, req: IncomingMessage, reply: Reply, deps: WebhookDeps): Promise<Outcome> {
-  // readBody takes express's Request for its types; it only reads the IncomingMessage part.
-  const read = hasBody(req) ? await readBody(req as Request, BODY_LIMIT) : { ok: true as const, body: Buffer.alloc(0) };
+  const read = hasBody(req) ? await readBody(req, BODY_LIMIT) : { ok: true as const, body: Buffer.alloc(0) };
   if (!read.ok) {
     reply.problem(read.status, read.detail);
     return 'malformed';
@@ -64,10 +64,7 @@ async function readAndIngest(adapter: ProviderAdapter, req: IncomingMessage, rep
  * applies what the app applies to every request (request log, security headers); `problem`
  * answers an error.
  */
-export function webhookFastPath(deps: WebhookDeps, t: {
-  prepare(req: IncomingMessage, res: ServerResponse): void;
-  problem(req: IncomingMessage, res: ServerResponse, status: number, detail: string): void;
-}): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function webhookFastPath(deps: WebhookDeps, t: FastPathFallback): FastRoute {
   return (req, res) => {
     const m = req.method === 'POST' ? FAST_PATH.exec(req.url ?? '') : null;
     const adapter = m ? deps.providers.find(m[1]!) : undefined;
