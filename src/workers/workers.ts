@@ -60,12 +60,13 @@ export function startWorkers(deps: WorkersDeps): Worker[] {
   };
   const workers: Worker[] = [];
   for (const id of deps.providers.ids()) workers.push(providerWorker(id, deps, base));
+  // Events and ticks call no provider: their processors take no deadline signal, and none is made.
   const onEvent = providerEventProcessor(deps);
-  workers.push(new Worker(EVENTS_QUEUE, wrap(EVENTS_QUEUE, (job) => onEvent(job), deps), base));
+  workers.push(new Worker(EVENTS_QUEUE, wrap(EVENTS_QUEUE, { local: (job) => onEvent(job) }, deps), base));
   const tick = reconcileTickProcessor(deps);
-  workers.push(new Worker(RECONCILE_QUEUE, wrap(RECONCILE_QUEUE, () => tick(), deps), { ...base, concurrency: 1 }));
+  workers.push(new Worker(RECONCILE_QUEUE, wrap(RECONCILE_QUEUE, { local: () => tick() }, deps), { ...base, concurrency: 1 }));
   const notify = deps.notifications?.process;
-  if (notify) workers.push(new Worker(NOTIFICATIONS_QUEUE, wrap(NOTIFICATIONS_QUEUE, (job, signal) => notify(job, signal), deps), base));
+  if (notify) workers.push(new Worker(NOTIFICATIONS_QUEUE, wrap(NOTIFICATIONS_QUEUE, { outbound: (job, signal) => notify(job, signal) }, deps), base));
   return workers;
 }
 
@@ -82,25 +83,32 @@ function providerWorker(id: ProviderId, deps: WorkersDeps, base: WorkerOptions):
     if (!p) throw new UnrecoverableError(`unknown job ${job.name}`);
     return p(job, signal);
   };
-  const worker: Worker = new Worker(name, wrap(name, run, deps, (ms) => worker.rateLimit(ms)), {
+  const worker: Worker = new Worker(name, wrap(name, { outbound: run }, deps, (ms) => worker.rateLimit(ms)), {
     ...base, limiter: { max, duration: durationMs },
   });
   return worker;
 }
 
-function wrap(queue: string, run: Run, deps: WorkersDeps, rateLimit?: (ms: number) => Promise<void>): Processor {
+/**
+ * A processor that calls out (a provider, the partner) gets a deadline signal: aborted after the
+ * job timeout or when the worker shuts down. One that only works on Redis (`local`) gets none: a
+ * signal costs an AbortController, a timer and a listener per job, more than such a job's own
+ * JavaScript, for nothing that would read it.
+ */
+type Processing = { outbound: Run; local?: never } | { local: (job: Job) => Promise<string>; outbound?: never };
+
+function wrap(queue: string, processing: Processing, deps: WorkersDeps, rateLimit?: (ms: number) => Promise<void>): Processor {
   // The per-job success line holds fixed, non-personal fields only (ids, names, counts, the
   // processor's outcome word), so it skips the root logger's redaction paths, which cost more
   // than the line itself (as the access log does, http/request-log.ts). Every other line keeps them.
   const done = deps.log.child({}, { redact: [] });
   return async (job, token, signal) => {
     const started = performance.now();
-    const deadline = deadlineSignal(deps.jobTimeoutMs ?? 60_000, signal);
-    const jobSignal = deadline.signal;
+    const deadline = processing.outbound ? deadlineSignal(deps.jobTimeoutMs ?? 60_000, signal) : undefined;
     // One log line per job outcome (ids, names and durations only: job data never goes to the log).
     const at = () => ({ queue, job: job.name, jobId: job.id, attempt: job.attemptsMade + 1, ms: Math.round(performance.now() - started) });
     try {
-      const outcome = await run(job, jobSignal);
+      const outcome = await (deadline ? processing.outbound!(job, deadline.signal) : processing.local!(job));
       deps.metrics.jobDuration.observe({ queue, outcome: 'completed' }, (performance.now() - started) / 1000);
       done.info({ ...at(), result: outcome }, 'job completed');
       return outcome;
@@ -125,7 +133,7 @@ function wrap(queue: string, run: Run, deps: WorkersDeps, rateLimit?: (ms: numbe
       deps.log[final ? 'warn' : 'info']({ ...at(), err: err instanceof Error ? err.message : String(err) }, final ? 'job failed for good' : 'job failed; will be retried');
       throw err;
     } finally {
-      deadline.clear();
+      deadline?.clear();
     }
   };
 }
