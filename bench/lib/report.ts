@@ -65,6 +65,7 @@ export function printReport(r: BenchResults): void {
       ...e.processes.map((p) => [`peak RSS / CPU per case: ${p.name}`, `${mib(p.peakRssBytes)} / ${fmt(p.cpuMsPerCase, 2)} ms`]),
       ['CPU per case: Redis', `${fmt(e.redisCpuMsPerCase, 2)} ms`],
       ['CPU per case, all processes', `${fmt(e.processes.reduce((a, p) => a + p.cpuMsPerCase, 0) + e.redisCpuMsPerCase, 2)} ms`],
+      ['CPU per case: the load generator (not above; same cores)', `${fmt(e.driverCpuMsPerCase, 2)} ms`],
     ]));
   }
   if (r.scaling) {
