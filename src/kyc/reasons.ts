@@ -64,14 +64,29 @@ function fieldInText(text: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Distinct reason texts remembered with their rule's verdict. Providers send few distinct texts
+ * (a fixed vocabulary), and matching one against the rule table costs more than the rest of a
+ * webhook's parsing; the cap bounds memory whatever a provider sends (full → start afresh).
+ */
+const MEMO_SIZE = 1_000;
+
 export function createReasonMapper(rules: readonly ReasonRule[] = DEFAULT_REASON_RULES): ReasonMapper {
   const compiled = rules.map((r) => ({ re: new RegExp(r.pattern, 'i'), code: r.code }));
+  const memo = new Map<string, { code: ReasonCode; raw?: string }>();
+  function classify(text: string): { code: ReasonCode; raw?: string } {
+    const known = memo.get(text);
+    if (known) return known;
+    const code: ReasonCode = compiled.find((r) => r.re.test(text))?.code ?? 'unknown';
+    const verdict = code === 'missing_data' ? { code, raw: fieldInText(text) } : { code };
+    if (memo.size >= MEMO_SIZE) memo.clear();
+    memo.set(text, verdict);
+    return verdict;
+  }
   return {
     map(text, fieldOf) {
-      const rule = compiled.find((r) => r.re.test(text));
-      const code: ReasonCode = rule?.code ?? 'unknown';
+      const { code, raw } = classify(text);
       if (code !== 'missing_data') return { code, providerText: text };
-      const raw = fieldInText(text);
       const field = raw ? (fieldOf?.(raw) ?? raw) : undefined;
       return field ? { code, field, providerText: text } : { code, providerText: text };
     },

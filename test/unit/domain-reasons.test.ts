@@ -98,6 +98,26 @@ describe('createReasonMapper().map', () => {
     ]);
     expect(custom.map('Verification session expired').code).toBe('document_expired');
   });
+
+  it('answers a repeated text as the first time, with each call\'s own field alias and its own object', () => {
+    const m = createReasonMapper();
+    const text = 'Missing required field: source_of_funds';
+    const first = m.map(text, (f) => (f === 'source_of_funds' ? 'sourceOfFunds' : undefined));
+    const again = m.map(text);
+    expect(first).toEqual({ code: 'missing_data', field: 'sourceOfFunds', providerText: text });
+    expect(again).toEqual({ code: 'missing_data', field: 'source_of_funds', providerText: text });
+    (first as { code: string }).code = 'changed';
+    expect(m.map(text).code).toBe('missing_data');
+  });
+
+  it('keeps mapping correctly past the number of distinct texts it remembers', () => {
+    const m = createReasonMapper();
+    for (let i = 0; i < 2_500; i++) {
+      expect(m.map(`Suspected fraud #${i}`).code).toBe('fraud_suspected');
+      expect(m.map(`Something else #${i}`).code).toBe('unknown');
+    }
+    expect(m.map('Verification session expired').code).toBe('session_expired');
+  });
 });
 
 describe('DEFAULT_REASON_RULES and ReasonRulesFileSchema', () => {
