@@ -67,7 +67,7 @@ function fieldInText(text: string): string | undefined {
 /**
  * Distinct reason texts remembered with their rule's verdict. Providers send few distinct texts
  * (a fixed vocabulary), and matching one against the rule table costs more than the rest of a
- * webhook's parsing; the cap bounds memory whatever a provider sends (full → start afresh).
+ * webhook's parsing; the cap bounds memory whatever a provider sends.
  */
 const MEMO_SIZE = 1_000;
 
@@ -79,7 +79,7 @@ export function createReasonMapper(rules: readonly ReasonRule[] = DEFAULT_REASON
     if (known) return known;
     const code: ReasonCode = compiled.find((r) => r.re.test(text))?.code ?? 'unknown';
     const verdict = code === 'missing_data' ? { code, raw: fieldInText(text) } : { code };
-    if (memo.size >= MEMO_SIZE) memo.clear();
+    if (memo.size >= MEMO_SIZE) memo.clear(); // the domain imports nothing: lib/memo.ts's pattern, inline
     memo.set(text, verdict);
     return verdict;
   }

@@ -9,6 +9,7 @@ import type { Applicant } from '../kyc/applicant.js';
 import { decide, type CaseInput, type Policy, type Transition } from '../kyc/state-machine.js';
 import { isTerminal, type CaseStatus, type KycCase, type ProviderEvent, type ProviderId, type TimelineEntry } from '../kyc/types.js';
 import { newId } from '../lib/ids.js';
+import { boundedMemo } from '../lib/memo.js';
 import { notificationFor } from '../notifications/notification.js';
 import { storeKeys, type StoreKeys } from './keys.js';
 import { APPLY_TRANSITION, CLAIM_DUE, CREATE_CASE, READ_CASE } from './scripts.js';
@@ -43,6 +44,11 @@ type StoreRedis = RedisClient & {
 
 const MAX_CAS_ATTEMPTS = 20;
 
+/** Provider-user links remembered per process (~100 B each): the cases in flight, and then some. */
+const LINKS_REMEMBERED = 20_000;
+
+const userKey = (provider: ProviderId, providerUserId: string): string => `${provider}:${providerUserId}`;
+
 export interface CaseStoreDeps {
   redis: RedisClient;
   prefix: string;
@@ -59,6 +65,7 @@ export function createCaseStore(deps: CaseStoreDeps) {
   const keys: StoreKeys = storeKeys(deps.prefix);
   const redis = deps.redis as StoreRedis;
   const plan: PollPlan = { schedule: deps.pollSchedule, deadlineMarginMs: deps.deadlineMarginMs ?? DEFAULT_DEADLINE_MARGIN_MS };
+  const linked = boundedMemo<string>(LINKS_REMEMBERED);
   deps.redis.defineCommand('kycCreateCase', { numberOfKeys: 5, lua: CREATE_CASE });
   deps.redis.defineCommand('kycApply', { numberOfKeys: 10, lua: APPLY_TRANSITION });
   deps.redis.defineCommand('kycClaimDue', { numberOfKeys: 1, lua: CLAIM_DUE });
@@ -120,7 +127,10 @@ export function createCaseStore(deps: CaseStoreDeps) {
         String(cur.c.version), JSON.stringify(stripVersion(next)), JSON.stringify(entry), entry.hash,
         opts.inputKey ?? '', id, opts.now.getTime(), linkUser ? '1' : '0', nextPoll, ntf ? JSON.stringify(ntf) : '',
       );
-      if (r === 1) return { outcome: 'applied', case: next, previous: cur.c, transition: t, snapshot: { c: next, head: entry.hash, seq: cur.seq + 1 } };
+      if (r === 1) {
+        if (linkUser) linked.remember(userKey(next.provider, next.providerUserId!), id);
+        return { outcome: 'applied', case: next, previous: cur.c, transition: t, snapshot: { c: next, head: entry.hash, seq: cur.seq + 1 } };
+      }
       if (r === 2) return { outcome: 'duplicate', case: cur.c };
       if (r === -1) return { outcome: 'missing' };
     }
@@ -159,8 +169,20 @@ export function createCaseStore(deps: CaseStoreDeps) {
     return verifyChain(entries, head);
   }
 
+  /**
+   * The case a provider user belongs to. A link is written once, when the case's create (or
+   * adoption) succeeds, and never changes (one provider user per case and one case per partner
+   * user), so a link this process made or read is remembered: the events that follow a create
+   * are then routed without a round trip. An unknown user is always asked again (its link may
+   * be on its way).
+   */
   async function findByProviderUser(provider: ProviderId, providerUserId: string): Promise<string | null> {
-    return redis.get(keys.byProviderUser(provider, providerUserId));
+    const k = userKey(provider, providerUserId);
+    const known = linked.get(k);
+    if (known) return known;
+    const id = await redis.get(keys.byProviderUser(provider, providerUserId));
+    if (id) linked.remember(k, id);
+    return id;
   }
 
   async function findByExternalId(provider: ProviderId, externalId: string): Promise<string | null> {
