@@ -5,7 +5,7 @@
  * a job that was lost between a state change and its enqueue is added by the next call.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { Queue, type ConnectionOptions } from 'bullmq';
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { KycCase, ProviderEvent, ProviderId } from '../kyc/types.js';
 import {
   EVENTS_QUEUE, EVENT_JOB_OPTS, RECONCILE_QUEUE, JOB, NOTIFICATIONS_QUEUE, POLL_JOB_OPTS, PROVIDER_JOB_OPTS, jobIds, notifyJobOpts, providerQueue,
@@ -149,10 +149,18 @@ export function createProducer(deps: ProducerDeps) {
     await bounded(notifications.addBulk(caseIds.map((caseId) => ({ name: JOB.notify, data: { caseId }, opts: { ...notifyOpts, jobId: jobIds.notify(caseId) } }))));
   }
 
-  /** Queues a poll of the case's provider user on the provider's (rate-limited) queue. */
-  async function enqueuePoll(c: Pick<KycCase, 'id' | 'provider'>, at: Date): Promise<void> {
-    const data: PollJob = { caseId: c.id };
-    await bounded(queueFor(c.provider).add(JOB.poll, data, { ...POLL_JOB_OPTS, jobId: jobIds.poll(c.id, at) }));
+  /**
+   * Queues a poll of each case's provider user on its provider's (rate-limited) queue: one
+   * `addBulk` (one round trip) per provider, whatever the number of cases.
+   */
+  async function enqueuePolls(cases: readonly Pick<KycCase, 'id' | 'provider'>[], at: Date): Promise<void> {
+    const byProvider = new Map<ProviderId, { name: string; data: PollJob; opts: JobsOptions }[]>();
+    for (const c of cases) {
+      const jobs = byProvider.get(c.provider) ?? [];
+      jobs.push({ name: JOB.poll, data: { caseId: c.id }, opts: { ...POLL_JOB_OPTS, jobId: jobIds.poll(c.id, at) } });
+      byProvider.set(c.provider, jobs);
+    }
+    await Promise.all([...byProvider].map(([p, jobs]) => bounded(queueFor(p).addBulk(jobs))));
   }
 
   /** One tick every `everyMs` across all processes (a BullMQ job scheduler, idempotent to upsert). */
@@ -168,7 +176,7 @@ export function createProducer(deps: ProducerDeps) {
     await Promise.all(queues().map((q) => q.close()));
   }
 
-  return { enqueueEvent, ensureWork, ensureNotification, ensureNotifications, enqueuePoll, scheduleReconcile, queues, close };
+  return { enqueueEvent, ensureWork, ensureNotification, ensureNotifications, enqueuePolls, scheduleReconcile, queues, close };
 }
 
 export type Producer = ReturnType<typeof createProducer>;

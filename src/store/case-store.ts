@@ -72,10 +72,19 @@ export function createCaseStore(deps: CaseStoreDeps) {
   deps.redis.defineCommand('kycRead', { numberOfKeys: 2, lua: READ_CASE });
 
   async function read(id: string): Promise<CaseSnapshot | null> {
-    const [raw, len] = await redis.kycRead(keys.case(id), keys.timeline(id));
-    const [v, doc, h] = raw;
-    if (!v || !doc) return null;
-    return { c: { ...(JSON.parse(doc) as KycCase), version: Number(v) }, head: h ?? GENESIS_HASH, seq: len };
+    return snapshotOf(await redis.kycRead(keys.case(id), keys.timeline(id)));
+  }
+
+  /** Many cases in one round trip (a pipeline of reads), in the order asked; null for a missing one. */
+  async function getMany(ids: readonly string[]): Promise<(KycCase | null)[]> {
+    if (ids.length === 0) return [];
+    const p = redis.pipeline() as unknown as { kycRead(caseKey: string, timelineKey: string): unknown; exec(): Promise<[Error | null, unknown][] | null> };
+    for (const id of ids) p.kycRead(keys.case(id), keys.timeline(id));
+    const res = (await p.exec()) ?? [];
+    return res.map(([err, raw]) => {
+      if (err) throw err;
+      return snapshotOf(raw as [(string | null)[], number])?.c ?? null;
+    });
   }
 
   async function create(provider: ProviderId, applicant: Applicant, now: Date): Promise<{ case: KycCase; created: boolean }> {
@@ -239,10 +248,17 @@ export function createCaseStore(deps: CaseStoreDeps) {
     });
   }
 
-  return { create, apply, claimDue, schedulePoll, get, snapshot, timeline, verifyAudit, findByProviderUser, findByExternalId, list, countByStatus, keepUnusableWebhook, keepUnmatchedEvent, unusableWebhooks, keys };
+  return { create, apply, claimDue, schedulePoll, get, getMany, snapshot, timeline, verifyAudit, findByProviderUser, findByExternalId, list, countByStatus, keepUnusableWebhook, keepUnmatchedEvent, unusableWebhooks, keys };
 }
 
 export type CaseStore = ReturnType<typeof createCaseStore>;
+
+/** A READ_CASE answer ([[v, doc, h], timeline length]) as a snapshot; null when there is no case. */
+function snapshotOf([raw, len]: [(string | null)[], number]): CaseSnapshot | null {
+  const [v, doc, h] = raw;
+  if (!v || !doc) return null;
+  return { c: { ...(JSON.parse(doc) as KycCase), version: Number(v) }, head: h ?? GENESIS_HASH, seq: len };
+}
 
 function stripVersion(c: KycCase): Omit<KycCase, 'version'> {
   const { version: _v, ...rest } = c;
