@@ -3,6 +3,7 @@
  * tracker, so `idle()` can tell when nothing is pending and `close()` can cancel all of it.
  * Timers are real `setTimeout`s (simulated delays are wall-clock), but none outlive `close()`.
  */
+import { setMaxListeners } from 'node:events';
 
 export class SimulatorClosedError extends Error {
   override readonly name = 'SimulatorClosedError';
@@ -30,6 +31,9 @@ export interface TaskTracker {
 export function createTaskTracker(onError: (err: unknown) => void): TaskTracker {
   const timers = new Map<NodeJS.Timeout, () => void>();
   const abort = new AbortController();
+  // Every in-flight delivery and sleep listens on this one signal, hundreds at once under load:
+  // by design, not a leak, so Node's warning past 10 listeners would be noise.
+  setMaxListeners(0, abort.signal);
   let pending = 0;
   let waiters: Array<() => void> = [];
 
