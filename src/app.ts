@@ -52,9 +52,10 @@ export function createApp(deps: AppDeps): RequestListener {
   if (admin) app.use(admin);
   app.use(webhookRouter(deps));
   app.use(apiRouter(deps));
+  const onError = errorHandler(deps.log);
   app.use(notFound);
-  app.use(errorHandler(deps.log));
-  return withFastPaths(app, deps, logRequest, capturedHeaders(security, FAST_HEADERS_PATH), errorHandler(deps.log));
+  app.use(onError);
+  return withFastPaths(app, deps, logRequest, capturedHeaders(security, FAST_HEADERS_PATH), onError);
 }
 
 /** Any path outside the queue UI: helmet's headers are the same for all of them. */

@@ -47,8 +47,6 @@ const MAX_CAS_ATTEMPTS = 20;
 /** Provider-user links remembered per process (~100 B each): the cases in flight, and then some. */
 const LINKS_REMEMBERED = 20_000;
 
-const userKey = (provider: ProviderId, providerUserId: string): string => `${provider}:${providerUserId}`;
-
 export interface CaseStoreDeps {
   redis: RedisClient;
   prefix: string;
@@ -123,6 +121,7 @@ export function createCaseStore(deps: CaseStoreDeps) {
         cur.head,
       );
       const linkUser = next.providerUserId !== undefined && next.providerUserId !== cur.c.providerUserId;
+      const userIndex = linkUser ? keys.byProviderUser(next.provider, next.providerUserId!) : undefined;
       // A transition that asks for it (an event whose details only a GET returns) is polled at the next tick.
       const nextPoll = isTerminal(next.status) ? '-'
         : !next.providerUserId ? ''
@@ -131,13 +130,13 @@ export function createCaseStore(deps: CaseStoreDeps) {
       const ntf = deps.notifications ? notificationFor(next, { from: cur.c.status, to: t.to, event: t.event, reasons: t.reasons }, entry) : null;
       const r = await redis.kycApply(
         keys.case(id), keys.timeline(id), keys.applied(id), keys.status(cur.c.status), keys.status(t.to),
-        linkUser ? keys.byProviderUser(next.provider, next.providerUserId!) : keys.case(id), keys.reconcile(),
+        userIndex ?? keys.case(id), keys.reconcile(),
         keys.outbox(id), keys.outboxPending(), keys.notificationDlq(),
         String(cur.c.version), JSON.stringify(stripVersion(next)), JSON.stringify(entry), entry.hash,
         opts.inputKey ?? '', id, opts.now.getTime(), linkUser ? '1' : '0', nextPoll, ntf ? JSON.stringify(ntf) : '',
       );
       if (r === 1) {
-        if (linkUser) linked.remember(userKey(next.provider, next.providerUserId!), id);
+        if (userIndex) linked.remember(userIndex, id);
         return { outcome: 'applied', case: next, previous: cur.c, transition: t, snapshot: { c: next, head: entry.hash, seq: cur.seq + 1 } };
       }
       if (r === 2) return { outcome: 'duplicate', case: cur.c };
@@ -161,11 +160,6 @@ export function createCaseStore(deps: CaseStoreDeps) {
     return (await read(id))?.c ?? null;
   }
 
-  /** The case with its timeline head, to hand to `apply` (see CaseSnapshot). */
-  async function snapshot(id: string): Promise<CaseSnapshot | null> {
-    return read(id);
-  }
-
   async function timeline(id: string): Promise<{ entries: TimelineEntry[]; head: string }> {
     const [[, list], [, head]] = (await redis.multi().lrange(keys.timeline(id), 0, -1).hget(keys.case(id), 'h').exec()) as [[null, string[]], [null, string | null]];
     return { entries: list.map((s) => JSON.parse(s) as TimelineEntry), head: head ?? GENESIS_HASH };
@@ -186,11 +180,11 @@ export function createCaseStore(deps: CaseStoreDeps) {
    * be on its way).
    */
   async function findByProviderUser(provider: ProviderId, providerUserId: string): Promise<string | null> {
-    const k = userKey(provider, providerUserId);
-    const known = linked.get(k);
+    const key = keys.byProviderUser(provider, providerUserId);
+    const known = linked.get(key);
     if (known) return known;
-    const id = await redis.get(keys.byProviderUser(provider, providerUserId));
-    if (id) linked.remember(k, id);
+    const id = await redis.get(key);
+    if (id) linked.remember(key, id);
     return id;
   }
 
@@ -248,7 +242,12 @@ export function createCaseStore(deps: CaseStoreDeps) {
     });
   }
 
-  return { create, apply, claimDue, schedulePoll, get, getMany, snapshot, timeline, verifyAudit, findByProviderUser, findByExternalId, list, countByStatus, keepUnusableWebhook, keepUnmatchedEvent, unusableWebhooks, keys };
+  return {
+    create, apply, claimDue, schedulePoll, get, getMany,
+    /** The case with its timeline head, to hand to `apply` (see CaseSnapshot). */
+    snapshot: read,
+    timeline, verifyAudit, findByProviderUser, findByExternalId, list, countByStatus, keepUnusableWebhook, keepUnmatchedEvent, unusableWebhooks, keys,
+  };
 }
 
 export type CaseStore = ReturnType<typeof createCaseStore>;

@@ -95,20 +95,27 @@ function providerWorker(id: ProviderId, deps: WorkersDeps, base: WorkerOptions):
  * signal costs an AbortController, a timer and a listener per job, more than such a job's own
  * JavaScript, for nothing that would read it.
  */
-type Processing = { outbound: Run; local?: never } | { local: (job: Job) => Promise<string>; outbound?: never };
+type Processing = { outbound: Run } | { local: (job: Job) => Promise<string> };
 
 function wrap(queue: string, processing: Processing, deps: WorkersDeps, rateLimit?: (ms: number) => Promise<void>): Processor {
+  const timeoutMs = deps.jobTimeoutMs ?? 60_000;
+  const start = 'outbound' in processing
+    ? (job: Job, signal?: AbortSignal) => {
+        const deadline = deadlineSignal(timeoutMs, signal);
+        return { outcome: processing.outbound(job, deadline.signal), release: () => deadline.clear() };
+      }
+    : (job: Job) => ({ outcome: processing.local(job), release: () => undefined });
   // The per-job success line holds fixed, non-personal fields only (ids, names, counts, the
   // processor's outcome word), so it skips the root logger's redaction paths, which cost more
   // than the line itself (as the access log does, http/request-log.ts). Every other line keeps them.
   const done = deps.log.child({}, { redact: [] });
   return async (job, token, signal) => {
     const started = performance.now();
-    const deadline = processing.outbound ? deadlineSignal(deps.jobTimeoutMs ?? 60_000, signal) : undefined;
+    const running = start(job, signal);
     // One log line per job outcome (ids, names and durations only: job data never goes to the log).
     const at = () => ({ queue, job: job.name, jobId: job.id, attempt: job.attemptsMade + 1, ms: Math.round(performance.now() - started) });
     try {
-      const outcome = await (deadline ? processing.outbound!(job, deadline.signal) : processing.local!(job));
+      const outcome = await running.outcome;
       deps.metrics.jobDuration.observe({ queue, outcome: 'completed' }, (performance.now() - started) / 1000);
       done.info({ ...at(), result: outcome }, 'job completed');
       return outcome;
@@ -133,7 +140,7 @@ function wrap(queue: string, processing: Processing, deps: WorkersDeps, rateLimi
       deps.log[final ? 'warn' : 'info']({ ...at(), err: err instanceof Error ? err.message : String(err) }, final ? 'job failed for good' : 'job failed; will be retried');
       throw err;
     } finally {
-      deadline?.clear();
+      running.release();
     }
   };
 }
