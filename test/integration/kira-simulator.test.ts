@@ -788,6 +788,56 @@ describe('other user routes', () => {
   });
 });
 
+describe('HTTP plumbing (bare node:http, as express answered it)', () => {
+  const raw = async (sim: KiraSimulator, token: string, body: string | Buffer, type = 'application/json') => {
+    const res = await fetch(`${sim.url}/v1/users`, {
+      method: 'POST',
+      headers: { 'x-api-key': API_KEY, authorization: `Bearer ${token}`, 'idempotency-key': randomUUID(), 'content-type': type },
+      body,
+    });
+    return { status: res.status, type: res.headers.get('content-type'), json: JSON.parse(await res.text()) as Record<string, unknown> };
+  };
+
+  it('answers a malformed or non-object JSON body 400 invalid_json and creates nothing', async () => {
+    const { sim, token } = await setup();
+    for (const body of ['{"external_id": ', '"just a string"', '42']) {
+      const res = await raw(sim, token, body);
+      expect(res.status).toBe(400);
+      expect(res.type).toBe('application/json; charset=utf-8');
+      expect(res.json).toEqual({ error: 'Invalid request data', details: [{ path: '', message: 'Malformed JSON body', code: 'invalid_json' }] });
+    }
+    expect(sim.users()).toHaveLength(0);
+  });
+
+  it('answers a body over 10 MB 413, and an empty or non-JSON body with the schema errors of {}', async () => {
+    const { sim, token } = await setup();
+    const big = await raw(sim, token, Buffer.alloc(10 * 1024 * 1024 + 10, 0x20));
+    expect(big.status).toBe(413);
+    expect(big.json).toEqual({ message: 'Request Too Long' });
+    for (const [body, type] of [['', 'application/json'], ['external_id=x', 'application/x-www-form-urlencoded']] as const) {
+      const res = await raw(sim, token, body, type);
+      expect(res.status).toBe(400);
+      expect(res.json.details).toContainEqual({ path: 'external_id', message: 'Required', code: 'invalid_type' });
+    }
+    expect(sim.users()).toHaveLength(0);
+  });
+
+  it('takes a trailing slash and a percent-encoded id, and refuses a repeated limit', async () => {
+    const { sim, token } = await setup();
+    const created = await call(sim, 'POST', '/v1/users/', { token, body: person(), key: randomUUID() });
+    expect(created.status).toBe(201);
+    const id = created.json.user_id as string;
+    expect((await call(sim, 'GET', `/v1/users/${encodeURIComponent(id).replace(/-/g, '%2D')}/`, { token })).json.user_id).toBe(id);
+    expect((await call(sim, 'GET', '/v1/users/?limit=5', { token })).json.count).toBe(1);
+    expect((await call(sim, 'GET', '/v1/users?limit=5&limit=6', { token })).status).toBe(400);
+    // The request log names the path without its query, and each request's answer.
+    expect(sim.requests().slice(-2)).toMatchObject([
+      { method: 'GET', path: '/v1/users/', status: 200 },
+      { method: 'GET', path: '/v1/users', status: 400 },
+    ]);
+  });
+});
+
 describe('close()', () => {
   it('cancels pending decisions and ends hung requests', async () => {
     const { sim, token, create } = await setup({ verifyDelayMs: 60_000 });

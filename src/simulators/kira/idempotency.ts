@@ -3,8 +3,8 @@
  * key with a different request → 409; with the same request → the original response again
  * (`replay`) or 409 (`conflict`), the switch PROVIDERS.md rule 9 asks for.
  */
-import type { Request, Response } from 'express';
 import type { SimContext } from './context.js';
+import { send, type SimRequest } from './http.js';
 import { stableJson, type StoredResponse } from './state.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
@@ -14,39 +14,31 @@ export interface IdempotentCall {
   fingerprint: string;
 }
 
-function fingerprintOf(req: Request): string {
-  return `${req.method} ${req.baseUrl}${req.path} ${stableJson(req.body ?? {})}`;
+function fingerprintOf(r: SimRequest): string {
+  return `${r.method} ${r.path.replace(/\/$/, '')} ${stableJson(r.body ?? {})}`;
 }
 
 /**
  * Answers the request itself (400 / 409 / replay) and returns undefined, or returns the key
  * and fingerprint when the request is new and should be executed.
  */
-export function beginIdempotent(
-  ctx: SimContext,
-  req: Request,
-  res: Response,
-): IdempotentCall | undefined {
-  const key = req.get('idempotency-key');
+export function beginIdempotent(ctx: SimContext, r: SimRequest): IdempotentCall | undefined {
+  const key = r.header('idempotency-key');
   if (key === undefined || key.trim() === '') {
-    res
-      .status(400)
-      .json({ code: 'validation_error', message: 'Idempotency-Key header is required' });
+    send(r, 400, { code: 'validation_error', message: 'Idempotency-Key header is required' });
     return undefined;
   }
   if (!UUID_V4.test(key)) {
-    res
-      .status(400)
-      .json({ code: 'validation_error', message: 'Idempotency-Key must be a UUID v4' });
+    send(r, 400, { code: 'validation_error', message: 'Idempotency-Key must be a UUID v4' });
     return undefined;
   }
-  const fingerprint = fingerprintOf(req);
+  const fingerprint = fingerprintOf(r);
   const seen = ctx.state.idempotency(key);
   if (!seen) return { key, fingerprint };
   if (seen.fingerprint === fingerprint && ctx.idempotencyReplay === 'replay') {
-    res.status(seen.response.status).json(seen.response.body);
+    send(r, seen.response.status, seen.response.body);
   } else {
-    res.status(409).json({ code: 'conflict', message: 'Idempotency key reused' });
+    send(r, 409, { code: 'conflict', message: 'Idempotency key reused' });
   }
   return undefined;
 }

@@ -1,60 +1,67 @@
 /**
- * Assembles the Kira simulator: express app (gateway → auth → routes), HTTP server on
- * 127.0.0.1:0 by default, and the control surface tests and `npm start` use.
+ * Assembles the Kira simulator: the request pipeline (control routes, then gateway → auth →
+ * routes) on a bare `node:http` server on 127.0.0.1:0 by default, and the control surface tests
+ * and `npm start` use.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type ErrorRequestHandler, type Express } from 'express';
 import { createSimContext, type SimContext } from './context.js';
 import {
   gatewayRoutes,
   injectedFaults,
   injectedLatency,
   rateLimit,
-  recordRequests,
+  recordRequest,
   requireApiKey,
   requireBearer,
 } from './gateway.js';
-import { authHandler } from './routes-auth.js';
-import { simRouter } from './routes-sim.js';
-import { usersRouter } from './routes-users.js';
+import { readJsonBody, send, simRequest, type SimRequest } from './http.js';
+import { authenticate } from './routes-auth.js';
+import { simRoute } from './routes-sim.js';
+import { usersRoute } from './routes-users.js';
 import { schemaError } from './validation.js';
 import type { KiraSimulator, KiraSimulatorOptions, SimUser } from './types.js';
 
-const BODY_LIMIT = '10mb';
+const BODY_LIMIT = 10 * 1024 * 1024;
 
-function errorHandler(ctx: SimContext): ErrorRequestHandler {
-  return (err: unknown, _req, res, _next) => {
-    const type = (err as { type?: unknown } | null)?.type;
-    if (type === 'entity.parse.failed') {
-      res
-        .status(400)
-        .json(schemaError([{ path: '', message: 'Malformed JSON body', code: 'invalid_json' }]));
-    } else if (type === 'entity.too.large') {
-      res.status(413).json({ message: 'Request Too Long' });
-    } else {
-      ctx.logger?.warn({ err }, 'kira simulator: unhandled error');
-      res.status(500).json({ message: 'Internal server error' });
-    }
-  };
+/** Reads the JSON body into `r.body`; answers 400 (malformed) or 413 (too large) and returns false. */
+async function withBody(req: IncomingMessage, r: SimRequest): Promise<boolean> {
+  const got = await readJsonBody(req, BODY_LIMIT);
+  if (got.ok) {
+    r.body = got.body;
+    return true;
+  }
+  if (got.problem === 'too_large') send(r, 413, { message: 'Request Too Long' });
+  else send(r, 400, schemaError([{ path: '', message: 'Malformed JSON body', code: 'invalid_json' }]));
+  return false;
 }
 
-function createApp(ctx: SimContext, snapshot: () => SimUser[]): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.use('/_sim', express.json(), simRouter(ctx, snapshot));
-  app.use(recordRequests(ctx));
-  app.use(gatewayRoutes());
-  app.use(injectedLatency(ctx));
-  app.use(rateLimit(ctx));
-  app.use(injectedFaults(ctx));
-  app.use(requireApiKey(ctx));
-  app.use(express.json({ limit: BODY_LIMIT }));
-  app.post('/auth', authHandler(ctx));
-  app.use(requireBearer(ctx));
-  app.use('/v1/users', usersRouter(ctx));
-  app.use(errorHandler(ctx));
-  return app;
+async function handle(ctx: SimContext, snapshot: () => SimUser[], req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const r = simRequest(req, res);
+  const control = r.path.startsWith('/_sim/') ? simRoute(r, snapshot) : undefined;
+  if (control) {
+    if (await withBody(req, r)) control(ctx);
+    return;
+  }
+  recordRequest(ctx, r);
+  if (gatewayRoutes(r)) return;
+  if (!(await injectedLatency(ctx))) return;
+  if (rateLimit(ctx, r) || injectedFaults(ctx, r) || requireApiKey(ctx, r)) return;
+  if (!(await withBody(req, r))) return;
+  if (r.path === '/auth' || r.path === '/auth/') return authenticate(ctx, r);
+  if (requireBearer(ctx, r)) return;
+  const route = usersRoute(r);
+  if (route) route(ctx, r);
+  else send(r, 404, { code: 'not_found', message: 'Not found' });
+}
+
+function handler(ctx: SimContext, snapshot: () => SimUser[]) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    handle(ctx, snapshot, req, res).catch((err: unknown) => {
+      ctx.logger?.warn({ err }, 'kira simulator: unhandled error');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' }).end('{"message":"Internal server error"}');
+    });
+  };
 }
 
 function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
@@ -70,7 +77,7 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
 export async function startKiraSimulator(opts: KiraSimulatorOptions): Promise<KiraSimulator> {
   const ctx = createSimContext(opts);
   const snapshot = (): SimUser[] => [...ctx.state.users.values()].map((u) => structuredClone(u));
-  const server = createServer(createApp(ctx, snapshot));
+  const server = createServer(handler(ctx, snapshot));
   const host = opts.host ?? '127.0.0.1';
   const addr = await listen(server, opts.port ?? 0, host);
   const hostPart = host.includes(':') ? `[${host}]` : host;
