@@ -8,12 +8,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { nodeFetch } from '../src/lib/node-fetch.js';
 import { storeKeys } from '../src/store/keys.js';
 import { APPLY_TRANSITION, CLAIM_DUE, CREATE_CASE, READ_CASE } from '../src/store/scripts.js';
 import { cpuSeconds, freePort, peakRss, until } from './lib/procs.js';
 import { commandStats, round, scriptNames, startMonitor, statsDelta, top, total, usedMemory, type Accounting, type BenchRedis } from './lib/redis.js';
 import { memoryBreakdown } from './lib/memory.js';
+import { RawHttpConnection } from './lib/raw-http.js';
 import { API_TOKEN, PREFIX, startApi, startKiraSim, startWorker, type Running } from './lib/stack.js';
 
 const keys = storeKeys(PREFIX);
@@ -70,6 +70,10 @@ export interface AccountingFigures {
   topLuaCommands: [string, number][];
 }
 
+/** The onboarding body for one externalId: the applicant serialised once, the id spliced in. */
+const [BODY_BEFORE, BODY_AFTER] = JSON.stringify({ provider: 'kira', applicant: { ...APPLICANT, externalId: '\u0000' } }).split('"\\u0000"') as [string, string];
+const onboardingBody = (externalId: string): string => `${BODY_BEFORE}${JSON.stringify(externalId)}${BODY_AFTER}`;
+
 /** The benchmark's own Redis commands (polling), subtracted from the service's counts. */
 type Tally = Map<string, number>;
 const count = (t: Tally, cmd: string, n = 1): void => { t.set(cmd, (t.get(cmd) ?? 0) + n); };
@@ -113,17 +117,14 @@ async function drive(o: { api: string; redis: Redis; cases: number; inflight: nu
     }
     wakeAll();
   })();
-  const post = async (i: number): Promise<void> => {
+  const url = new URL(o.api);
+  const head = `POST /v1/onboardings HTTP/1.1\r\nhost: ${url.host}\r\nauthorization: Bearer ${API_TOKEN}\r\ncontent-type: application/json`;
+  const post = async (conn: RawHttpConnection, i: number): Promise<void> => {
     // A 503 (Redis slower than the enqueue bound) is retried as a partner would: same externalId,
     // so a case created before the 503 answers 200 with the same case id.
     for (let attempt = 1; ; attempt++) {
-      // nodeFetch (keep-alive node:http) rather than fetch: the load generator shares the two cores.
-      const res = await nodeFetch(`${o.api}/v1/onboardings`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ provider: 'kira', applicant: { ...APPLICANT, externalId: `${o.tag}-${i}` } }),
-      });
-      const body = JSON.parse(await res.text()) as { caseId?: string };
+      const res = await conn.request(head, onboardingBody(`${o.tag}-${i}`));
+      const body = JSON.parse(res.body) as { caseId?: string };
       if ((res.status === 202 || res.status === 200) && body.caseId) {
         ids.push(body.caseId);
         return;
@@ -134,12 +135,18 @@ async function drive(o: { api: string; redis: Redis; cases: number; inflight: nu
     }
   };
   const poster = async (): Promise<void> => {
-    while (submitted < o.cases && !failure) {
-      if (submitted - decided >= o.inflight) {
-        await new Promise<void>((r) => waiting.push(r));
-        continue;
+    // A raw keep-alive connection per sender (bench/lib/raw-http.ts): the load generator shares the two cores.
+    const conn = new RawHttpConnection(url.hostname, Number(url.port));
+    try {
+      while (submitted < o.cases && !failure) {
+        if (submitted - decided >= o.inflight) {
+          await new Promise<void>((r) => waiting.push(r));
+          continue;
+        }
+        await post(conn, submitted++).catch((err: unknown) => { failure = err instanceof Error ? err : new Error(String(err)); });
       }
-      await post(submitted++).catch((err: unknown) => { failure = err instanceof Error ? err : new Error(String(err)); });
+    } finally {
+      conn.close();
     }
   };
   await Promise.all(Array.from({ length: Math.min(16, o.inflight) }, poster));
