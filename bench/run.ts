@@ -76,8 +76,8 @@ async function main(): Promise<void> {
       out.ingest = await benchIngest({ redis, logDir, roundSeconds: sized(10, 2), rounds: scale >= 0.5 ? 4 : 2, fixedRateSeconds: sized(15, 3), log });
     }
     if (only.has('e2e')) {
-      // 100,000 jobs: ~4–7 s of draining per run. At 20,000 (~1 s) the two runs of one benchmark
-      // differed by up to 50 %, and a ceiling taken from so short a run is mostly its warm-up.
+      // 100,000 jobs: 3.5–5.5 s of draining per run. At 20,000 (~1 s) the two runs of one
+      // benchmark differed by up to 58 %, and so short a run weighs its warm-up heavily.
       const noopJobs = sized(100_000, 2_000);
       const runs = [await noop(redis, logDir, noopJobs, 1)];
       log(`bare BullMQ no-op worker: ${Math.round(runs[0]!.jobsPerSec)} jobs/s`);
