@@ -13,6 +13,7 @@ import type { Producer } from '../queue/producer.js';
 import type { CaseStore } from '../store/case-store.js';
 import { BEARER_CHALLENGE, BEARER_REFUSED, bearerCheck } from '../http/bearer.js';
 import { parseLimit, readJson } from '../http/body.js';
+import { writeJson } from '../http/respond.js';
 import type { FastPathFallback, FastRoute } from '../http/fast-path.js';
 import { OnboardingRequest } from './schemas.js';
 
@@ -64,8 +65,7 @@ export function onboardingFastPath(deps: OnboardingDeps & { apiTokens: readonly 
     if (!body.ok) return t.problem(req, res, body.status, body.detail);
     const a = await onboard(deps, body.value);
     if (!a.ok) return t.problem(req, res, a.status, a.detail, a.errors);
-    const bytes = Buffer.from(JSON.stringify(a.body));
-    res.writeHead(a.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': bytes.length, location: a.location }).end(bytes);
+    writeJson(res, a.status, a.body, { location: a.location });
   }
   return (req, res) => {
     if (req.method !== 'POST' || !FAST_PATH.test(req.url ?? '')) return false;

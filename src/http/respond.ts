@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Response } from 'express';
 import { problem, type FieldError } from '../lib/problem.js';
 
@@ -6,6 +7,15 @@ import { problem, type FieldError } from '../lib/problem.js';
  * route accepts (webhooks, 256 KB). Past that the connection is dropped.
  */
 export const DISCARD_AT_MOST = 256 * 1024;
+
+/**
+ * A JSON answer written once on a plain Node response (the fast paths, the Kira simulator): an
+ * object, or bytes already serialised; no express helpers, no ETag.
+ */
+export function writeJson(res: ServerResponse, status: number, body: Buffer | object, headers?: Record<string, string>): void {
+  const bytes = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
+  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': bytes.length }).end(bytes);
+}
 
 export function sendProblem(res: Response, status: number, detail?: string, errors?: FieldError[]): void {
   discardRest(res);

@@ -11,9 +11,9 @@ import type { ParsedWebhook, ProviderAdapter, RawWebhook } from '../providers/pr
 import type { ProviderRegistry } from '../providers/registry.js';
 import { QueueUnavailableError, type Producer } from '../queue/producer.js';
 import type { CaseStore } from '../store/case-store.js';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { hasBody, parseLimit, readBody } from '../http/body.js';
-import { sendProblem } from '../http/respond.js';
+import { sendProblem, writeJson } from '../http/respond.js';
 import type { FastPathFallback, FastRoute } from '../http/fast-path.js';
 
 export const WEBHOOK_BODY_LIMIT = '256kb';
@@ -144,11 +144,6 @@ const ACK = {
   accepted: Buffer.from(JSON.stringify({ received: true, duplicate: false })),
   duplicate: Buffer.from(JSON.stringify({ received: true, duplicate: true })),
 };
-
-function writeJson(res: ServerResponse, status: number, body: Buffer | object): void {
-  const bytes = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': bytes.length }).end(bytes);
-}
 
 /**
  * A parser that throws on a signed body is our bug, not the provider's (fuzzing found Kraken's

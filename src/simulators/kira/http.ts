@@ -1,10 +1,12 @@
 /**
- * The Kira simulator's HTTP plumbing on bare `node:http`: the request as its handlers see it,
- * JSON answers, and the JSON body reader (what `express.json()` did: only for a JSON
- * content-type, `{}` for an empty body, objects and arrays only, a size limit). The simulator
- * shares the benchmark's two cores with the service it measures, so it stays off express.
+ * The Kira simulator's HTTP plumbing on bare `node:http`: the request as its handlers see it and
+ * its JSON answers. Bodies are read by the service's own `readJson` (http/body.ts), which reads
+ * them as `express.json()` does. The simulator shares the benchmark's two cores with the service
+ * it measures, so it stays off express.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { writeJson } from '../../http/respond.js';
+import type { SimContext } from './context.js';
 import type { RecordedRequest } from './types.js';
 
 export interface SimRequest {
@@ -23,6 +25,9 @@ export interface SimRequest {
   record?: RecordedRequest;
 }
 
+/** A route's handler: it answers `r` itself. */
+export type SimHandler = (ctx: SimContext, r: SimRequest) => void;
+
 export function simRequest(req: IncomingMessage, res: ServerResponse): SimRequest {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
@@ -40,56 +45,10 @@ export function simRequest(req: IncomingMessage, res: ServerResponse): SimReques
   };
 }
 
-/** Answers `body` as JSON with `status` (and any extra headers). */
+/** Answers `body` as JSON with `status` (and any extra headers), and logs the status. */
 export function send(r: SimRequest, status: number, body: unknown, headers?: Record<string, string>): void {
-  const text = JSON.stringify(body);
   if (r.record) r.record.status = status;
-  r.res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  r.res.end(text);
-}
-
-export type BodyResult = { ok: true; body: unknown } | { ok: false; problem: 'invalid_json' | 'too_large' };
-
-const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
-
-/** Reads and parses a JSON body of at most `limit` bytes; a non-JSON content-type leaves it undefined. */
-export function readJsonBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
-  const type = req.headers['content-type'];
-  if (type === undefined || !JSON_TYPE.test(type)) return Promise.resolve({ ok: true, body: undefined });
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    const settle = (r: BodyResult): void => {
-      if (settled) return;
-      settled = true;
-      resolve(r);
-    };
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        return settle({ ok: false, problem: 'too_large' });
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => settle(parse(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))));
-    req.on('error', () => settle({ ok: false, problem: 'invalid_json' }));
-  });
-}
-
-/** body-parser's strict mode: an empty body is `{}`, anything but an object or array is refused. */
-function parse(raw: Buffer): BodyResult {
-  const text = raw.toString('utf8');
-  const first = /\S/.exec(text)?.[0];
-  if (first === undefined) return { ok: true, body: {} };
-  if (first !== '{' && first !== '[') return { ok: false, problem: 'invalid_json' };
-  try {
-    return { ok: true, body: JSON.parse(text) as unknown };
-  } catch {
-    return { ok: false, problem: 'invalid_json' };
-  }
+  writeJson(r.res, status, body as object, headers);
 }
 
 /** A path segment, percent-decoded (as a router's params are); kept as sent when it does not decode. */

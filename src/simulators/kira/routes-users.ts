@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { roll } from '../shared/faults.js';
 import type { SimContext } from './context.js';
 import { hang } from './gateway.js';
-import { decodeSegment, send, type SimRequest } from './http.js';
+import { decodeSegment, send, type SimHandler, type SimRequest } from './http.js';
 import { beginIdempotent, commitIdempotent } from './idempotency.js';
 import { toResource } from './resource.js';
 import type { SimUser } from './types.js';
@@ -132,7 +132,7 @@ const ONE = /^\/v1\/users\/([^/]+)\/?$/;
 const VERIFICATIONS = /^\/v1\/users\/([^/]+)\/verifications\/?$/;
 
 /** The `/v1/users` handler for `r` (the gateway has let only these routes through). */
-export function usersRoute(r: SimRequest): ((ctx: SimContext, r: SimRequest) => void) | undefined {
+export function usersRoute(r: SimRequest): SimHandler | undefined {
   if (COLLECTION.test(r.path)) return r.method === 'POST' ? createUser : r.method === 'GET' ? listUsers : undefined;
   const one = ONE.exec(r.path);
   if (one) {

@@ -15,32 +15,38 @@ import {
   requireApiKey,
   requireBearer,
 } from './gateway.js';
-import { readJsonBody, send, simRequest, type SimRequest } from './http.js';
+import { parseLimit, readJson } from '../../http/body.js';
+import { writeJson } from '../../http/respond.js';
+import { send, simRequest, type SimRequest } from './http.js';
 import { authenticate } from './routes-auth.js';
-import { simRoute } from './routes-sim.js';
+import { simRoute, usersSnapshot } from './routes-sim.js';
 import { usersRoute } from './routes-users.js';
 import { schemaError } from './validation.js';
 import type { KiraSimulator, KiraSimulatorOptions, SimUser } from './types.js';
 
-const BODY_LIMIT = 10 * 1024 * 1024;
+const BODY_LIMIT = parseLimit('10mb');
 
-/** Reads the JSON body into `r.body`; answers 400 (malformed) or 413 (too large) and returns false. */
+/**
+ * Reads the JSON body into `r.body`; answers what Kira answers and returns false when it cannot:
+ * 413 over the limit, 415 for a charset or encoding it does not take, else 400 (malformed).
+ */
 async function withBody(req: IncomingMessage, r: SimRequest): Promise<boolean> {
-  const got = await readJsonBody(req, BODY_LIMIT);
+  const got = await readJson(req, BODY_LIMIT);
   if (got.ok) {
-    r.body = got.body;
+    r.body = got.value;
     return true;
   }
-  if (got.problem === 'too_large') send(r, 413, { message: 'Request Too Long' });
+  if (got.status === 413) send(r, 413, { message: 'Request Too Long' });
+  else if (got.status === 415) send(r, 415, { message: 'Unsupported Media Type' });
   else send(r, 400, schemaError([{ path: '', message: 'Malformed JSON body', code: 'invalid_json' }]));
   return false;
 }
 
-async function handle(ctx: SimContext, snapshot: () => SimUser[], req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(ctx: SimContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const r = simRequest(req, res);
-  const control = r.path.startsWith('/_sim/') ? simRoute(r, snapshot) : undefined;
+  const control = r.path.startsWith('/_sim/') ? simRoute(r) : undefined;
   if (control) {
-    if (await withBody(req, r)) control(ctx);
+    if (await withBody(req, r)) control(ctx, r);
     return;
   }
   recordRequest(ctx, r);
@@ -55,11 +61,11 @@ async function handle(ctx: SimContext, snapshot: () => SimUser[], req: IncomingM
   else send(r, 404, { code: 'not_found', message: 'Not found' });
 }
 
-function handler(ctx: SimContext, snapshot: () => SimUser[]) {
+function handler(ctx: SimContext) {
   return (req: IncomingMessage, res: ServerResponse): void => {
-    handle(ctx, snapshot, req, res).catch((err: unknown) => {
+    handle(ctx, req, res).catch((err: unknown) => {
       ctx.logger?.warn({ err }, 'kira simulator: unhandled error');
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' }).end('{"message":"Internal server error"}');
+      if (!res.headersSent) writeJson(res, 500, { message: 'Internal server error' });
     });
   };
 }
@@ -76,8 +82,8 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
 
 export async function startKiraSimulator(opts: KiraSimulatorOptions): Promise<KiraSimulator> {
   const ctx = createSimContext(opts);
-  const snapshot = (): SimUser[] => [...ctx.state.users.values()].map((u) => structuredClone(u));
-  const server = createServer(handler(ctx, snapshot));
+  const snapshot = (): SimUser[] => usersSnapshot(ctx);
+  const server = createServer(handler(ctx));
   const host = opts.host ?? '127.0.0.1';
   const addr = await listen(server, opts.port ?? 0, host);
   const hostPart = host.includes(':') ? `[${host}]` : host;
