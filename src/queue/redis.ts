@@ -9,6 +9,7 @@
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { parseRedisUrl, type RedisTarget } from '../config/redis-url.js';
+import { coalesceWrites } from './coalesce-writes.js';
 
 export type RedisRole = 'producer' | 'worker';
 
@@ -56,6 +57,8 @@ export function createRedis(url: string, role: RedisRole): RedisClient {
   const r = target.kind === 'cluster'
     ? new Cluster(target.nodes, clusterOptions(role, target))
     : new Redis(target.url, redisOptions(role));
+  if (r instanceof Cluster) r.on('+node', (node: Redis) => coalesceWrites(node));
+  else coalesceWrites(r);
   r.on('error', () => {
     // Connection errors are reported by readiness and by the failing commands themselves;
     // without a listener ioredis would print every reconnect attempt.

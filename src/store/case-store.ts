@@ -47,6 +47,12 @@ const MAX_CAS_ATTEMPTS = 20;
 /** Provider-user links remembered per process (~100 B each): the cases in flight, and then some. */
 const LINKS_REMEMBERED = 20_000;
 
+/**
+ * Snapshots this process wrote, remembered per case (a few KB each): the cases in flight, whose
+ * next input (the webhook after a create, the one after it) then needs no read. See `apply`.
+ */
+const SNAPSHOTS_REMEMBERED = 5_000;
+
 export interface CaseStoreDeps {
   redis: RedisClient;
   prefix: string;
@@ -64,6 +70,7 @@ export function createCaseStore(deps: CaseStoreDeps) {
   const redis = deps.redis as StoreRedis;
   const plan: PollPlan = { schedule: deps.pollSchedule, deadlineMarginMs: deps.deadlineMarginMs ?? DEFAULT_DEADLINE_MARGIN_MS };
   const linked = boundedMemo<string>(LINKS_REMEMBERED);
+  const written = boundedMemo<CaseSnapshot>(SNAPSHOTS_REMEMBERED);
   deps.redis.defineCommand('kycCreateCase', { numberOfKeys: 5, lua: CREATE_CASE });
   deps.redis.defineCommand('kycApply', { numberOfKeys: 10, lua: APPLY_TRANSITION });
   deps.redis.defineCommand('kycClaimDue', { numberOfKeys: 1, lua: CLAIM_DUE });
@@ -106,12 +113,27 @@ export function createCaseStore(deps: CaseStoreDeps) {
   /**
    * Decides and applies one input with compare-and-set, retrying on concurrent changes.
    * `inputKey` (e.g. `evt:<providerEventId>`) makes the input idempotent across runs.
+   *
+   * The first attempt decides on `opts.current` when given, else on the snapshot this process
+   * last wrote for the case, if it remembers one: no read. Another process may have changed the
+   * case since; then the version no longer matches, the write is refused and the next attempt
+   * reads. A remembered snapshot is only trusted to write: "nothing to do" or a refusal (a
+   * conflict) decided on it is decided again on a fresh read.
    */
   async function apply(id: string, input: CaseInput, opts: { now: Date; inputKey?: string; current?: CaseSnapshot }): Promise<ApplyResult> {
     for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
-      const cur = i === 0 && opts.current?.c.id === id ? opts.current : await read(id);
+      const given = i === 0 && opts.current?.c.id === id ? opts.current : undefined;
+      const remembered = i === 0 && !given ? written.get(id) : undefined;
+      const cur = given ?? remembered ?? (await read(id));
       if (!cur) return { outcome: 'missing' };
-      const t = decide(cur.c, input, deps.policy, opts.now);
+      let t: Transition | null;
+      try {
+        t = decide(cur.c, input, deps.policy, opts.now);
+      } catch (err) {
+        if (remembered) continue;
+        throw err;
+      }
+      if (!t && remembered) continue;
       if (!t) return { outcome: 'noop', case: cur.c, snapshot: cur };
       const at = opts.now.toISOString();
       const statusSince = t.to !== cur.c.status ? at : (cur.c.statusSince ?? cur.c.createdAt);
@@ -137,7 +159,9 @@ export function createCaseStore(deps: CaseStoreDeps) {
       );
       if (r === 1) {
         if (userIndex) linked.remember(userIndex, id);
-        return { outcome: 'applied', case: next, previous: cur.c, transition: t, snapshot: { c: next, head: entry.hash, seq: cur.seq + 1 } };
+        const snapshot = { c: next, head: entry.hash, seq: cur.seq + 1 };
+        written.remember(id, snapshot);
+        return { outcome: 'applied', case: next, previous: cur.c, transition: t, snapshot };
       }
       if (r === 2) return { outcome: 'duplicate', case: cur.c };
       if (r === -1) return { outcome: 'missing' };

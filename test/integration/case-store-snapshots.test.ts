@@ -1,0 +1,105 @@
+/**
+ * Remembered snapshots (case-store.ts `apply`): the process that wrote a case decides the case's
+ * next input on what it wrote, without reading it back. Another process's change in between must
+ * never be overwritten or missed: the compare-and-set refuses the stale write, and "nothing to
+ * do" or a conflict decided on a remembered snapshot is decided again on a fresh read.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ApplicantSchema } from '../../src/kyc/applicant.js';
+import type { ProviderEvent } from '../../src/kyc/types.js';
+import { masters } from '../../src/queue/redis.js';
+import { createCaseStore } from '../../src/store/case-store.js';
+import { connectRedis, dropPrefix, uniquePrefix } from '../helpers/redis.js';
+import { applicant } from '../helpers/stack.js';
+import { waitFor } from '../helpers/wait.js';
+
+describe('case store: remembered snapshots', () => {
+  const prefix = uniquePrefix();
+  const redis = connectRedis();
+  /** A store is what one process holds: two stores on one prefix are two processes. */
+  const open = () => createCaseStore({ redis, prefix, policy: { maxAttempts: 3 }, pollSchedule: [60_000] });
+  afterAll(async () => {
+    redis.disconnect();
+    await dropPrefix(prefix);
+  });
+  const now = new Date('2026-03-01T00:00:00.000Z');
+  const newCase = async (store: ReturnType<typeof open>) => (await store.create('kira', ApplicantSchema.parse(applicant()), now)).case;
+  const event = (userRef: string, fields: Partial<ProviderEvent>): ProviderEvent => ({
+    provider: 'kira', providerEventId: randomUUID(), type: 'user.status_changed', userRef, source: 'webhook',
+    outcome: 'pending', terminal: false, reasons: [], ...fields,
+  });
+
+  it('decides the input after its own write without reading the case', async () => {
+    const store = open();
+    const c = await newCase(store);
+    const caseKey = store.keys.case(c.id);
+    const sentinel = `${prefix}sentinel:${randomUUID()}`;
+    const seen: string[][] = [];
+    const monitors: Redis[] = await Promise.all(masters(redis).map((n) => n.monitor()));
+    for (const m of monitors) m.on('monitor', (_t: string, args: string[]) => { seen.push(args); });
+    try {
+      await store.apply(c.id, { kind: 'create_started' }, { now });
+      await store.apply(c.id, { kind: 'user_created', providerUserId: 'u-snap', providerStatus: 'VERIFYING', adopted: false }, { now });
+      await store.apply(c.id, { kind: 'provider_event', event: event('u-snap', { providerStatus: 'REVIEW' }) }, { now, inputKey: 'evt:1' });
+      await redis.get(sentinel);
+      await waitFor(() => seen.some((a) => a.includes(sentinel)), { what: 'the sentinel in MONITOR' });
+    } finally {
+      for (const m of monitors) m.disconnect();
+    }
+    // MONITOR shows the commands scripts run: a read is READ_CASE's HMGET, a write APPLY's HSET.
+    const onCase = (cmd: string) => seen.filter((a) => a[0]?.toUpperCase() === cmd && a[1] === caseKey);
+    // The first apply reads (this process never wrote the case); the two after it read nothing.
+    expect(onCase('HMGET')).toHaveLength(1);
+    expect(onCase('HSET')).toHaveLength(3);
+    const stored = await store.get(c.id);
+    expect(stored).toMatchObject({ status: 'awaiting_verification', providerStatus: 'REVIEW', version: 4 });
+  });
+
+  it('never overwrites a change another process made after its own write', async () => {
+    const here = open();
+    const elsewhere = open();
+    const c = await newCase(here);
+    await here.apply(c.id, { kind: 'user_created', providerUserId: 'u-race', providerStatus: 'VERIFYING', adopted: false }, { now });
+    // Another process moves the case on: what `here` remembers is now one version behind.
+    const there = await elsewhere.apply(c.id, { kind: 'provider_event', event: event('u-race', { providerStatus: 'REVIEW' }) }, { now, inputKey: 'evt:a' });
+    expect(there.outcome).toBe('applied');
+    const res = await here.apply(c.id, { kind: 'provider_event', event: event('u-race', { providerStatus: 'VERIFIED', outcome: 'verified', terminal: true }) }, { now, inputKey: 'evt:b' });
+    expect(res.outcome).toBe('applied');
+    if (res.outcome !== 'applied') return;
+    expect(res.previous).toMatchObject({ providerStatus: 'REVIEW', version: 3 });
+    expect(await here.get(c.id)).toMatchObject({ status: 'verified', providerStatus: 'VERIFIED', version: 4 });
+    const { entries } = await here.timeline(c.id);
+    expect(entries.map((e) => [e.seq, e.event])).toEqual([[0, 'onboarding_received'], [1, 'provider_user_created'], [2, 'webhook:user.status_changed'], [3, 'webhook:user.status_changed']]);
+    expect((await here.verifyAudit(c.id))?.ok).toBe(true);
+  });
+
+  it('decides "nothing to do" again on a fresh read when another process changed the case', async () => {
+    const here = open();
+    const elsewhere = open();
+    const c = await newCase(here);
+    await here.apply(c.id, { kind: 'user_created', providerUserId: 'u-noop', providerStatus: 'VERIFYING', adopted: false }, { now });
+    await elsewhere.apply(c.id, { kind: 'provider_event', event: event('u-noop', { providerStatus: 'REVIEW' }) }, { now, inputKey: 'evt:a' });
+    // VERIFYING is nothing new to what `here` wrote, but it is to the case as it now stands.
+    const res = await here.apply(c.id, { kind: 'provider_event', event: event('u-noop', { providerStatus: 'VERIFYING' }) }, { now, inputKey: 'evt:b' });
+    expect(res.outcome).toBe('applied');
+    expect(await here.get(c.id)).toMatchObject({ providerStatus: 'VERIFYING', version: 4 });
+  });
+
+  it('decides a refusal again on a fresh read when another process changed the case', async () => {
+    const here = open();
+    const elsewhere = open();
+    const c = await newCase(here);
+    await here.apply(c.id, { kind: 'user_created', providerUserId: 'u-conflict', providerStatus: 'VERIFYING', adopted: false }, { now });
+    // Escalated elsewhere (a rejection whose reason is unknown): `here` still holds it as awaiting verification.
+    const escalated = await elsewhere.apply(c.id, { kind: 'provider_event', event: event('u-conflict', { type: 'user.verification.failed', providerStatus: 'REJECTED', outcome: 'rejected', terminal: true, reasons: [{ code: 'unknown', providerText: 'something new' }] }) }, { now, inputKey: 'evt:a' });
+    expect(escalated.outcome === 'applied' && escalated.case.status).toBe('escalated');
+    // On what `here` wrote, a resolve is refused (not escalated); on the case as it stands it is not.
+    const res = await here.apply(c.id, { kind: 'resolve', action: 'retry', note: 'checked by hand' }, { now });
+    expect(res.outcome).toBe('applied');
+    expect(await here.get(c.id)).toMatchObject({ status: 'remediating', attempts: 1 });
+    // A refusal that stands on the fresh read is still a refusal.
+    await expect(open().apply(c.id, { kind: 'resolve', action: 'retry' }, { now })).rejects.toThrow(/not escalated/);
+  });
+});
