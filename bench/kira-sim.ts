@@ -1,9 +1,10 @@
 /**
  * The Kira simulator in its own process for the end-to-end benchmark: no rate limit, no injected
- * latency or faults, decisions at once, webhooks to WEBHOOK_URL. Env: PORT, WEBHOOK_URL, and the
- * same KIRA_* credentials the service is given.
+ * latency or faults, decisions at once, webhooks to WEBHOOK_URL on raw keep-alive connections.
+ * Env: PORT, WEBHOOK_URL, and the same KIRA_* credentials the service is given.
  */
 import { startKiraSimulator } from '../src/simulators/kira/index.js';
+import { pooledRawFetch } from './lib/raw-http.js';
 
 async function main(): Promise<void> {
   const sim = await startKiraSimulator({
@@ -12,6 +13,8 @@ async function main(): Promise<void> {
     password: process.env.KIRA_PASSWORD ?? 'sim-kira-password',
     webhookSecrets: (process.env.KIRA_WEBHOOK_SECRETS ?? 'sim-kira-webhook-secret').split(','),
     webhookUrl: process.env.WEBHOOK_URL,
+    // Webhooks on raw keep-alive connections (lib/raw-http.ts): less of the shared cores than node:http.
+    webhookFetch: pooledRawFetch(),
     rateLimit: false,
     verifyDelayMs: 0,
     autoRejectDelayMs: 0,

@@ -1,11 +1,12 @@
 /**
- * The end-to-end driver's HTTP client: one keep-alive socket, one request at a time, written as
+ * The end-to-end driver's HTTP client (and, pooled, the benchmark simulator's webhook sender): one keep-alive socket, one request at a time, written as
  * prepared bytes and read back by Content-Length. The driver shares the two cores with the
  * processes it measures, so it does the least a client can (autocannon's approach): no request
  * objects, no agent, no header parsing beyond the status line and the body length. An answer
  * without Content-Length, or a socket that closes mid-answer, is an error.
  */
 import { connect, type Socket } from 'node:net';
+import type { FetchFn } from '../../src/lib/node-fetch.js';
 
 export interface RawAnswer {
   status: number;
@@ -74,4 +75,36 @@ export class RawHttpConnection {
     this.waiting = undefined;
     w?.resolve(answer);
   }
+}
+
+/**
+ * A `FetchFn` on pooled raw connections: what the benchmark's Kira simulator posts its webhooks
+ * with. The simulator stands in for a provider that runs on machines of its own; here it shares
+ * the two cores with the service, and node:http's client (request objects, agent, header
+ * parsing, an abort listener per call) cost a third of its CPU. The answer's status and body are
+ * read; its headers are not (`get` answers null), which is all the webhook sender looks at.
+ */
+export function pooledRawFetch(): FetchFn {
+  const idle = new Map<string, RawHttpConnection[]>();
+  return async (url, init) => {
+    const target = new URL(url);
+    if (target.protocol !== 'http:') throw new TypeError(`pooledRawFetch speaks http only, not ${target.protocol}`);
+    const origin = target.host;
+    const conn = idle.get(origin)?.pop() ?? new RawHttpConnection(target.hostname, Number(target.port || 80));
+    const headers = Object.entries(init.headers ?? {}).map(([k, v]) => `\r\n${k}: ${v}`).join('');
+    const head = `${init.method ?? 'GET'} ${target.pathname}${target.search} HTTP/1.1\r\nhost: ${origin}${headers}`;
+    const signal = init.signal;
+    if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
+    const onAbort = (): void => conn.close();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const answer = await conn.request(head, init.body ?? '');
+      const list = idle.get(origin) ?? [];
+      list.push(conn);
+      idle.set(origin, list);
+      return { status: answer.status, headers: { get: () => null }, text: () => Promise.resolve(answer.body) };
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  };
 }

@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/lib/clock.js';
+import { nodeFetch, type FetchFn } from '../../src/lib/node-fetch.js';
 import {
   ACCOUNT_PURPOSES,
   parseSimFaults,
@@ -560,6 +561,23 @@ describe('outcomes and webhooks', () => {
       data: Array<{ userId: string; status: string }>;
     };
     expect(listed.data.map((u) => u.status)).toEqual(['VERIFYING', 'ACTIVE', 'VERIFIED', 'REJECTED']);
+  });
+
+  it('posts its webhooks with the fetch it is given (webhookFetch), signed bytes unchanged', async () => {
+    const sent: { url: string; method?: string; body?: string; signature?: string }[] = [];
+    const webhookFetch: FetchFn = (url, init) => {
+      sent.push({ url, method: init.method, body: init.body, signature: init.headers?.['x-signature-sha256'] });
+      return nodeFetch(url, init);
+    };
+    const { sim, create, receiver } = await setup({ webhookFetch });
+    await create(person());
+    await waitFor(() => receiver.received.length === 2, 'two deliveries');
+    await sim.idle();
+    expect(sent.map((s) => [s.method, s.url])).toEqual([['POST', receiver.url], ['POST', receiver.url]]);
+    // What went through the given fetch is exactly what arrived, and it is signed as Kira signs.
+    expect(receiver.received.map((r) => r.raw)).toEqual(sent.map((s) => s.body));
+    for (const s of sent) expect(s.signature).toBe(createHmac('sha256', SECRET).update(s.body!).digest('hex'));
+    expect(sim.deliveries().map((d) => d.status)).toEqual([200, 200]);
   });
 
   it('sends nothing with drop=1', async () => {

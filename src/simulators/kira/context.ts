@@ -65,6 +65,7 @@ export function createSimContext(o: KiraSimulatorOptions): SimContext {
     retrySchedule: o.retryMode === undefined || o.retryMode === 'none' ? [] : [...o.retryMode],
     secret: o.webhookSecrets[0]!,
     url: o.webhookUrl,
+    fetch: o.webhookFetch,
     logger,
   });
   const outcomes = createOutcomeEngine({

@@ -3,6 +3,7 @@
  */
 import type { Clock } from '../../lib/clock.js';
 import type { SimFaults } from '../shared/faults.js';
+import type { FetchFn } from '../../lib/node-fetch.js';
 
 /**
  * `status` is Kira's gate field; `REVIEW` and `ACTIVE` are the undocumented values seen in real
@@ -26,6 +27,8 @@ export interface KiraSimulatorOptions {
   webhookSecrets: string[];
   /** Where webhooks are POSTed; settable later with `setWebhookUrl`. */
   webhookUrl?: string;
+  /** What webhooks are POSTed with (default node-fetch.ts); the benchmark passes a leaner client. */
+  webhookFetch?: FetchFn;
   /** Default 3600 (the sandbox has been seen answering 86400). */
   tokenTtlSeconds?: number;
   /** Same key + same body: replay the original 201 (default) or answer 409. */

@@ -6,7 +6,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { Clock } from '../../lib/clock.js';
 import { httpRequest } from '../../lib/http.js';
-import { nodeFetch } from '../../lib/node-fetch.js';
+import { nodeFetch, type FetchFn } from '../../lib/node-fetch.js';
 import { roll, type SimFaults } from '../shared/faults.js';
 import type { TaskTracker } from '../shared/tasks.js';
 import type { KiraState } from './state.js';
@@ -40,6 +40,8 @@ export interface WebhookDeps {
   retrySchedule: readonly number[];
   secret: string;
   url?: string;
+  /** Default node-fetch.ts. */
+  fetch?: FetchFn;
   logger?: { warn(obj: object, msg?: string): void };
 }
 
@@ -59,6 +61,7 @@ function retryable(status: number | 'error'): boolean {
 }
 
 export function createWebhookDispatcher(deps: WebhookDeps): WebhookDispatcher {
+  const fetchFn = deps.fetch ?? nodeFetch;
   let url = deps.url;
   let current = deps.secret;
   let previous: { secret: string; until: number } | undefined;
@@ -85,7 +88,7 @@ export function createWebhookDispatcher(deps: WebhookDeps): WebhookDispatcher {
 
   const post = async (target: string, body: string): Promise<number | 'error'> => {
     try {
-      const res = await httpRequest(nodeFetch, {
+      const res = await httpRequest(fetchFn, {
         method: 'POST',
         url: target,
         headers: {
