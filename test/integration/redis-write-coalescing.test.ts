@@ -5,7 +5,6 @@
  * scripts and MULTIs mixed), every awaited chain goes on, and a reconnected connection does the
  * same on its new socket. Runs on one Redis and, in the cluster fault test, on each master.
  */
-import type { Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedis, masters, redisReady, type RedisClient } from '../../src/queue/redis.js';
@@ -19,7 +18,7 @@ afterEach(() => {
 });
 
 const nextTick = () => new Promise<void>((r) => process.nextTick(r));
-const socketOf = (node: Redis) => node.stream as Socket;
+const socketOf = (node: Redis) => node.stream;
 
 async function connect(): Promise<Redis[]> {
   client = createRedis(REDIS_URL, 'worker');
