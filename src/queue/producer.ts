@@ -16,7 +16,7 @@ export class QueueUnavailableError extends Error {
   override readonly name = 'QueueUnavailableError';
 }
 
-/** At most this many events per pipeline (a burst is split; each part is one round trip). */
+/** At most this many events answered together (a burst is split; a part fails or succeeds as one). */
 const MAX_EVENT_BATCH = 256;
 
 interface PendingEvent {
@@ -81,7 +81,7 @@ export function createProducer(deps: ProducerDeps) {
 
   /**
    * Events waiting for the next flush. Concurrent webhooks are micro-batched: every event queued
-   * in one turn of the event loop goes to Redis in one pipeline (one round trip), and each caller
+   * in one turn of the event loop goes to Redis in one write (one round trip), and each caller
    * still learns its own outcome, only once Redis has answered for its event.
    */
   let pending: PendingEvent[] = [];
@@ -94,11 +94,14 @@ export function createProducer(deps: ProducerDeps) {
 
   async function addEvents(batch: PendingEvent[]): Promise<void> {
     const ttl = deps.dedupeTtlMs;
-    const jobs = batch.map((p) => ({ name: JOB.providerEvent, data: { event: p.event }, opts: { ...EVENT_JOB_OPTS, jobId: p.jobId, deduplication: { id: p.dedupeId, ttl } } }));
+    // One add per event, all sent in this turn: the connection writes them together (one
+    // socket write, queue/coalesce-writes.ts), as a pipeline would, without the pipeline object
+    // BullMQ's addBulk builds (which copies every script onto it). Redis runs the adds in order,
+    // each an atomic script: a second copy of an event in the same batch finds the dedupe key the
+    // first one set, exactly as it would one request later.
+    const adds = batch.map((p) => events.add(JOB.providerEvent, { event: p.event }, { ...EVENT_JOB_OPTS, jobId: p.jobId, deduplication: { id: p.dedupeId, ttl } }));
     try {
-      // A pipeline runs the adds in order, each an atomic script: a second copy of an event in the
-      // same batch finds the dedupe key the first one set, exactly as it would one request later.
-      const added = await bounded(jobs.length === 1 ? events.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts).then((j) => [j]) : events.addBulk(jobs));
+      const added = await bounded(Promise.all(adds));
       // The script answers the id of the job that holds the dedupe key: ours when it was added.
       batch.forEach((p, i) => p.resolve(added[i]?.id === p.jobId ? 'accepted' : 'duplicate'));
     } catch (err) {

@@ -1,5 +1,5 @@
 /**
- * The ingest hot path (issue 8): concurrent webhooks are micro-batched into one Redis pipeline
+ * The ingest hot path (issue 8): concurrent webhooks are micro-batched into one Redis write
  * and webhook POSTs skip express. Neither may change what a provider is told: accepted vs
  * duplicate per event, 503 for every event Redis did not take, the same answer and headers
  * whichever HTTP path serves the request.
