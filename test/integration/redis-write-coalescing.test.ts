@@ -7,6 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseRedisUrl } from '../../src/config/redis-url.js';
 import { createRedis, masters, redisReady, type RedisClient } from '../../src/queue/redis.js';
 import { REDIS_URL } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
@@ -26,6 +27,8 @@ async function connect(): Promise<Redis[]> {
   await client.ping();
   const nodes = masters(client);
   expect(nodes.length).toBeGreaterThan(0);
+  // A cluster connects to its nodes lazily: each one on its socket before the test looks at it.
+  await Promise.all(nodes.map((n) => n.ping()));
   return nodes;
 }
 
@@ -67,7 +70,9 @@ describe('Redis write coalescing', () => {
     }
   });
 
-  it('coalesces on the new socket after a reconnect, and loses nothing', async () => {
+  // One Redis: the same connection comes back on a new socket. A cluster instead replaces a lost
+  // node's connection with a new one, patched when the cluster adds it, like every node above.
+  it.skipIf(parseRedisUrl(REDIS_URL).kind === 'cluster')('coalesces on the new socket after a reconnect, and loses nothing', async () => {
     for (const node of await connect()) {
       const before = socketOf(node);
       const id = await node.client('ID');
