@@ -4,22 +4,12 @@
  * trip); a user not linked yet is asked of Redis every time, so a link another process writes
  * is found at once.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { ApplicantSchema } from '../../src/kyc/applicant.js';
-import { createCaseStore } from '../../src/store/case-store.js';
-import { connectRedis, dropPrefix, uniquePrefix } from '../helpers/redis.js';
-import { applicant } from '../helpers/stack.js';
+import { describe, expect, it } from 'vitest';
+import { caseStores } from '../helpers/case-store.js';
 
 describe('case store: provider-user links', () => {
-  const prefix = uniquePrefix();
-  const redis = connectRedis();
-  const open = () => createCaseStore({ redis, prefix, policy: { maxAttempts: 3 }, pollSchedule: [60_000] });
-  afterAll(async () => {
-    redis.disconnect();
-    await dropPrefix(prefix);
-  });
   const now = new Date('2026-03-01T00:00:00.000Z');
-  const newCase = async (store: ReturnType<typeof open>) => (await store.create('kira', ApplicantSchema.parse(applicant()), now)).case;
+  const { redis, open, newCase } = caseStores(now);
 
   it('finds the case of a user this process linked without asking Redis, and a user another process linked at once', async () => {
     const here = open();

@@ -6,26 +6,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ApplicantSchema } from '../../src/kyc/applicant.js';
+import { describe, expect, it } from 'vitest';
 import type { ProviderEvent } from '../../src/kyc/types.js';
 import { masters } from '../../src/queue/redis.js';
-import { createCaseStore } from '../../src/store/case-store.js';
-import { connectRedis, dropPrefix, uniquePrefix } from '../helpers/redis.js';
-import { applicant } from '../helpers/stack.js';
+import { caseStores } from '../helpers/case-store.js';
 import { waitFor } from '../helpers/wait.js';
 
 describe('case store: remembered snapshots', () => {
-  const prefix = uniquePrefix();
-  const redis = connectRedis();
-  /** A store is what one process holds: two stores on one prefix are two processes. */
-  const open = () => createCaseStore({ redis, prefix, policy: { maxAttempts: 3 }, pollSchedule: [60_000] });
-  afterAll(async () => {
-    redis.disconnect();
-    await dropPrefix(prefix);
-  });
   const now = new Date('2026-03-01T00:00:00.000Z');
-  const newCase = async (store: ReturnType<typeof open>) => (await store.create('kira', ApplicantSchema.parse(applicant()), now)).case;
+  const { prefix, redis, open, newCase } = caseStores(now);
   const event = (userRef: string, fields: Partial<ProviderEvent>): ProviderEvent => ({
     provider: 'kira', providerEventId: randomUUID(), type: 'user.status_changed', userRef, source: 'webhook',
     outcome: 'pending', terminal: false, reasons: [], ...fields,
