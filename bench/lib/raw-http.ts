@@ -1,6 +1,7 @@
 /**
- * The end-to-end driver's HTTP client (and, pooled, the benchmark simulator's webhook sender): one keep-alive socket, one request at a time, written as
- * prepared bytes and read back by Content-Length. The driver shares the two cores with the
+ * The end-to-end driver's HTTP client (and, pooled, the benchmark simulator's webhook sender):
+ * one keep-alive socket, one request at a time, written as prepared bytes and read back by
+ * Content-Length. The driver shares the two cores with the
  * processes it measures, so it does the least a client can (autocannon's approach): no request
  * objects, no agent, no header parsing beyond the status line and the body length. An answer
  * without Content-Length, or a socket that closes mid-answer, is an error.
@@ -89,12 +90,12 @@ export function pooledRawFetch(): FetchFn {
   return async (url, init) => {
     const target = new URL(url);
     if (target.protocol !== 'http:') throw new TypeError(`pooledRawFetch speaks http only, not ${target.protocol}`);
+    const signal = init.signal;
+    if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
     const origin = target.host;
     const conn = idle.get(origin)?.pop() ?? new RawHttpConnection(target.hostname, Number(target.port || 80));
     const headers = Object.entries(init.headers ?? {}).map(([k, v]) => `\r\n${k}: ${v}`).join('');
     const head = `${init.method ?? 'GET'} ${target.pathname}${target.search} HTTP/1.1\r\nhost: ${origin}${headers}`;
-    const signal = init.signal;
-    if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
     const onAbort = (): void => conn.close();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {

@@ -12,11 +12,7 @@
 import type { Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 
-const patched = new WeakSet<Redis>();
-
 export function coalesceWrites(r: Redis): void {
-  if (patched.has(r)) return;
-  patched.add(r);
   const send = r.sendCommand.bind(r);
   let corked: Socket | null = null;
   const uncork = (): void => {
