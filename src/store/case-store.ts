@@ -20,7 +20,13 @@ import { DEFAULT_DEADLINE_MARGIN_MS, nextPollAt, type PollPlan } from './poll-sc
  * `apply` answered to the next `apply` of the same job saves a read; if another process changed
  * the case meanwhile, the compare-and-set fails and `apply` reads afresh.
  */
-export interface CaseSnapshot { c: KycCase; head: string; seq: number }
+export interface CaseSnapshot {
+  c: KycCase;
+  head: string;
+  seq: number;
+  /** The applicant as stored in the hash's own field (false: a record written before it had one). */
+  appStored: boolean;
+}
 
 export type ApplyResult =
   | { outcome: 'applied'; case: KycCase; previous: KycCase; transition: Transition; snapshot: CaseSnapshot }
@@ -39,7 +45,7 @@ type StoreRedis = RedisClient & {
   kycCreateCase(...args: (string | number)[]): Promise<string>;
   kycApply(...args: (string | number)[]): Promise<number>;
   kycClaimDue(...args: (string | number)[]): Promise<string[]>;
-  kycRead(caseKey: string, timelineKey: string): Promise<[(string | null)[], number]>;
+  kycRead(caseKey: string, timelineKey: string): Promise<StoredCase>;
 };
 
 const MAX_CAS_ATTEMPTS = 20;
@@ -71,6 +77,8 @@ export function createCaseStore(deps: CaseStoreDeps) {
   const plan: PollPlan = { schedule: deps.pollSchedule, deadlineMarginMs: deps.deadlineMarginMs ?? DEFAULT_DEADLINE_MARGIN_MS };
   const linked = boundedMemo<string>(LINKS_REMEMBERED);
   const written = boundedMemo<CaseSnapshot>(SNAPSHOTS_REMEMBERED);
+  /** The last apply started per case, settled or not (see `apply`); removed once it settles. */
+  const applying = new Map<string, Promise<void>>();
   deps.redis.defineCommand('kycCreateCase', { numberOfKeys: 5, lua: CREATE_CASE });
   deps.redis.defineCommand('kycApply', { numberOfKeys: 10, lua: APPLY_TRANSITION });
   deps.redis.defineCommand('kycClaimDue', { numberOfKeys: 1, lua: CLAIM_DUE });
@@ -88,7 +96,7 @@ export function createCaseStore(deps: CaseStoreDeps) {
     const res = (await p.exec()) ?? [];
     return res.map(([err, raw]) => {
       if (err) throw err;
-      return snapshotOf(raw as [(string | null)[], number])?.c ?? null;
+      return snapshotOf(raw as StoredCase)?.c ?? null;
     });
   }
 
@@ -102,7 +110,7 @@ export function createCaseStore(deps: CaseStoreDeps) {
     const entry = chainEntry({ seq: 0, at, source: 'api', event: 'onboarding_received', from: null, to: 'queued' }, GENESIS_HASH);
     const got = await redis.kycCreateCase(
       keys.byExternalId(provider, applicant.externalId), keys.case(id), keys.timeline(id), keys.all(), keys.status('queued'),
-      id, JSON.stringify(stripVersion(c)), JSON.stringify(entry), entry.hash, now.getTime(),
+      id, docOf(c), JSON.stringify(entry), entry.hash, now.getTime(), JSON.stringify(applicant),
     );
     if (got === id) return { case: c, created: true };
     const existing = await read(got);
@@ -120,11 +128,27 @@ export function createCaseStore(deps: CaseStoreDeps) {
    * reads. A remembered snapshot is only trusted to write: "nothing to do" or a refusal (a
    * conflict) decided on it is decided again on a fresh read.
    */
-  async function apply(id: string, input: CaseInput, opts: { now: Date; inputKey?: string; current?: CaseSnapshot }): Promise<ApplyResult> {
+  function apply(id: string, input: CaseInput, opts: { now: Date; inputKey?: string; current?: CaseSnapshot }): Promise<ApplyResult> {
+    // One apply per case at a time in this process: the next one then decides on the snapshot
+    // the previous one wrote, where two at once (a case's two webhooks, run side by side) would
+    // both decide on the same version, and the loser would pay a refused write and a read.
+    const before = applying.get(id);
+    const run = before ? before.then(() => applyNow(id, input, opts)) : applyNow(id, input, opts);
+    const settled = run.then(ignore, ignore);
+    applying.set(id, settled);
+    void settled.then(() => {
+      if (applying.get(id) === settled) applying.delete(id);
+    });
+    return run;
+  }
+
+  async function applyNow(id: string, input: CaseInput, opts: { now: Date; inputKey?: string; current?: CaseSnapshot }): Promise<ApplyResult> {
     for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
       const given = i === 0 && opts.current?.c.id === id ? opts.current : undefined;
-      const remembered = i === 0 && !given ? written.get(id) : undefined;
-      const cur = given ?? remembered ?? (await read(id));
+      const last = i === 0 ? written.get(id) : undefined;
+      // The newer of the two: an apply that waited behind another finds that one's snapshot here.
+      const remembered = last && (!given || last.c.version > given.c.version) ? last : undefined;
+      const cur = remembered ?? given ?? (await read(id));
       if (!cur) return { outcome: 'missing' };
       let t: Transition | null;
       try {
@@ -150,16 +174,18 @@ export function createCaseStore(deps: CaseStoreDeps) {
           : t.pollNow ? String(opts.now.getTime())
             : linkUser || next.status !== cur.c.status || next.deadline !== cur.c.deadline ? String(nextPollAt(next, opts.now, plan)) : '';
       const ntf = deps.notifications ? notificationFor(next, { from: cur.c.status, to: t.to, event: t.event, reasons: t.reasons }, entry) : null;
+      // Most transitions leave the applicant as it was: it is then not sent again.
+      const app = next.applicant !== cur.c.applicant || !cur.appStored ? JSON.stringify(next.applicant) : '';
       const r = await redis.kycApply(
         keys.case(id), keys.timeline(id), keys.applied(id), keys.status(cur.c.status), keys.status(t.to),
         userIndex ?? keys.case(id), keys.reconcile(),
         keys.outbox(id), keys.outboxPending(), keys.notificationDlq(),
-        String(cur.c.version), JSON.stringify(stripVersion(next)), JSON.stringify(entry), entry.hash,
-        opts.inputKey ?? '', id, opts.now.getTime(), linkUser ? '1' : '0', nextPoll, ntf ? JSON.stringify(ntf) : '',
+        String(cur.c.version), docOf(next), JSON.stringify(entry), entry.hash,
+        opts.inputKey ?? '', id, opts.now.getTime(), linkUser ? '1' : '0', nextPoll, ntf ? JSON.stringify(ntf) : '', app,
       );
       if (r === 1) {
         if (userIndex) linked.remember(userIndex, id);
-        const snapshot = { c: next, head: entry.hash, seq: cur.seq + 1 };
+        const snapshot = { c: next, head: entry.hash, seq: cur.seq + 1, appStored: true };
         written.remember(id, snapshot);
         return { outcome: 'applied', case: next, previous: cur.c, transition: t, snapshot };
       }
@@ -276,16 +302,25 @@ export function createCaseStore(deps: CaseStoreDeps) {
 
 export type CaseStore = ReturnType<typeof createCaseStore>;
 
-/** A READ_CASE answer ([[v, doc, h], timeline length]) as a snapshot; null when there is no case. */
-function snapshotOf([raw, len]: [(string | null)[], number]): CaseSnapshot | null {
-  const [v, doc, h] = raw;
+/** A READ_CASE answer: [[v, doc, h, app], timeline length]. */
+type StoredCase = [(string | null)[], number];
+
+/** A READ_CASE answer as a snapshot; null when there is no case. */
+function snapshotOf([raw, len]: StoredCase): CaseSnapshot | null {
+  const [v, doc, h, app] = raw;
   if (!v || !doc) return null;
-  return { c: { ...(JSON.parse(doc) as KycCase), version: Number(v) }, head: h ?? GENESIS_HASH, seq: len };
+  const stored = JSON.parse(doc) as KycCase;
+  // A record written before the applicant had a field of its own holds it in the doc.
+  const applicant = app ? (JSON.parse(app) as Applicant) : stored.applicant;
+  return { c: { ...stored, applicant, version: Number(v) }, head: h ?? GENESIS_HASH, seq: len, appStored: Boolean(app) };
 }
 
-function stripVersion(c: KycCase): Omit<KycCase, 'version'> {
-  const { version: _v, ...rest } = c;
-  return rest;
+function ignore(): void {}
+
+/** The `doc` field: the case without its version (the `v` field) and applicant (the `app` field). */
+function docOf(c: KycCase): string {
+  const { version: _v, applicant: _a, ...rest } = c;
+  return JSON.stringify(rest);
 }
 
 function encodeCursor(n: number): string {

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { ProviderEvent } from '../../src/kyc/types.js';
 import { masters } from '../../src/queue/redis.js';
 import { caseStores } from '../helpers/case-store.js';
+import type { CaseStore } from '../../src/store/case-store.js';
 import { waitFor } from '../helpers/wait.js';
 
 describe('case store: remembered snapshots', () => {
@@ -20,30 +21,75 @@ describe('case store: remembered snapshots', () => {
     outcome: 'pending', terminal: false, reasons: [], ...fields,
   });
 
-  it('decides the input after its own write without reading the case', async () => {
-    const store = open();
-    const c = await newCase(store);
-    const caseKey = store.keys.case(c.id);
+  /**
+   * Runs `work` under MONITOR and counts the commands on one case's hash that scripts ran:
+   * READ_CASE's HMGET is a read, APPLY's HGET of the version an attempt to write, its HSET a write.
+   */
+  async function commandsOnCase(caseKey: string, work: () => Promise<void>): Promise<(cmd: string) => number> {
     const sentinel = `${prefix}sentinel:${randomUUID()}`;
     const seen: string[][] = [];
     const monitors: Redis[] = await Promise.all(masters(redis).map((n) => n.monitor()));
     for (const m of monitors) m.on('monitor', (_t: string, args: string[]) => { seen.push(args); });
     try {
-      await store.apply(c.id, { kind: 'create_started' }, { now });
-      await store.apply(c.id, { kind: 'user_created', providerUserId: 'u-snap', providerStatus: 'VERIFYING', adopted: false }, { now });
-      await store.apply(c.id, { kind: 'provider_event', event: event('u-snap', { providerStatus: 'REVIEW' }) }, { now, inputKey: 'evt:1' });
+      await work();
       await redis.get(sentinel);
       await waitFor(() => seen.some((a) => a.includes(sentinel)), { what: 'the sentinel in MONITOR' });
     } finally {
       for (const m of monitors) m.disconnect();
     }
-    // MONITOR shows the commands scripts run: a read is READ_CASE's HMGET, a write APPLY's HSET.
-    const onCase = (cmd: string) => seen.filter((a) => a[0]?.toUpperCase() === cmd && a[1] === caseKey);
+    return (cmd) => seen.filter((a) => a[0]?.toUpperCase() === cmd && a[1] === caseKey).length;
+  }
+
+  it('decides the input after its own write without reading the case', async () => {
+    const store = open();
+    const c = await newCase(store);
+    const onCase = await commandsOnCase(store.keys.case(c.id), async () => {
+      await store.apply(c.id, { kind: 'create_started' }, { now });
+      await store.apply(c.id, { kind: 'user_created', providerUserId: 'u-snap', providerStatus: 'VERIFYING', adopted: false }, { now });
+      await store.apply(c.id, { kind: 'provider_event', event: event('u-snap', { providerStatus: 'REVIEW' }) }, { now, inputKey: 'evt:1' });
+    });
     // The first apply reads (this process never wrote the case); the two after it read nothing.
-    expect(onCase('HMGET')).toHaveLength(1);
-    expect(onCase('HSET')).toHaveLength(3);
+    expect(onCase('HMGET')).toBe(1);
+    expect(onCase('HSET')).toBe(3);
     const stored = await store.get(c.id);
     expect(stored).toMatchObject({ status: 'awaiting_verification', providerStatus: 'REVIEW', version: 4 });
+  });
+
+  it('applies inputs that arrive together one after the other, each on the snapshot the one before wrote', async () => {
+    const store = open();
+    const c = await newCase(store);
+    const first = await store.apply(c.id, { kind: 'user_created', providerUserId: 'u-both', providerStatus: 'VERIFYING', adopted: false }, { now });
+    // A case's two webhooks, run side by side by one worker, started from the same snapshot.
+    const current = first.outcome === 'applied' ? first.snapshot : undefined;
+    let answers: Awaited<ReturnType<CaseStore['apply']>>[] = [];
+    const onCase = await commandsOnCase(store.keys.case(c.id), async () => {
+      answers = await Promise.all([
+        store.apply(c.id, { kind: 'provider_event', event: event('u-both', { providerStatus: 'REVIEW' }) }, { now, inputKey: 'evt:r', current }),
+        store.apply(c.id, { kind: 'provider_event', event: event('u-both', { type: 'user.verification.accepted', providerStatus: 'VERIFIED', outcome: 'verified', terminal: true }) }, { now, inputKey: 'evt:v', current }),
+      ]);
+    });
+    expect(answers.map((a) => a.outcome)).toEqual(['applied', 'applied']);
+    // Two writes, each attempted once, no read: side by side, one would have been refused and read again.
+    expect(onCase('HGET')).toBe(2);
+    expect(onCase('HSET')).toBe(2);
+    expect(onCase('HMGET')).toBe(0);
+    expect(await store.get(c.id)).toMatchObject({ status: 'verified', version: 4 });
+    const { entries } = await store.timeline(c.id);
+    expect(entries.map((e) => e.to)).toEqual(['queued', 'awaiting_verification', 'awaiting_verification', 'verified']);
+    expect((await store.verifyAudit(c.id))?.ok).toBe(true);
+  });
+
+  it('goes on with a case after an apply of it failed', async () => {
+    const store = open();
+    const c = await newCase(store);
+    // A refusal (resolve on a case that is not escalated) and, queued behind it, an apply that succeeds.
+    const [refused, after] = await Promise.allSettled([
+      store.apply(c.id, { kind: 'resolve', action: 'retry' }, { now }),
+      store.apply(c.id, { kind: 'create_started' }, { now }),
+    ]);
+    expect(refused.status).toBe('rejected');
+    expect(after.status === 'fulfilled' && after.value.outcome).toBe('applied');
+    expect(await store.get(c.id)).toMatchObject({ status: 'creating', version: 2 });
   });
 
   it('never overwrites a change another process made after its own write', async () => {
