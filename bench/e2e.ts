@@ -13,7 +13,7 @@ import { APPLY_TRANSITION, CLAIM_DUE, CREATE_CASE, READ_CASE } from '../src/stor
 import { cpuSeconds, freePort, peakRss, until } from './lib/procs.js';
 import { commandStats, round, scriptNames, startMonitor, statsDelta, top, total, usedMemory, type Accounting, type BenchRedis } from './lib/redis.js';
 import { memoryBreakdown } from './lib/memory.js';
-import { RawHttpConnection } from './lib/raw-http.js';
+import { RawHttpConnection, requestHead } from './lib/raw-http.js';
 import { API_TOKEN, PREFIX, startApi, startKiraSim, startWorker, type Running } from './lib/stack.js';
 
 const keys = storeKeys(PREFIX);
@@ -117,8 +117,8 @@ async function drive(o: { api: string; redis: Redis; cases: number; inflight: nu
     }
     wakeAll();
   })();
-  const url = new URL(o.api);
-  const head = `POST /v1/onboardings HTTP/1.1\r\nhost: ${url.host}\r\nauthorization: Bearer ${API_TOKEN}\r\ncontent-type: application/json`;
+  const url = new URL('/v1/onboardings', o.api);
+  const head = requestHead('POST', url, { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' });
   const post = async (conn: RawHttpConnection, i: number): Promise<void> => {
     // A 503 (Redis slower than the enqueue bound) is retried as a partner would: same externalId,
     // so a case created before the 503 answers 200 with the same case id.

@@ -16,7 +16,7 @@
  */
 import autocannon, { type Result } from 'autocannon';
 import { signedKiraRequest } from './lib/kira-body.js';
-import { RawHttpConnection } from './lib/raw-http.js';
+import { RawHttpConnection, requestHead } from './lib/raw-http.js';
 
 export interface LoadInput {
   url: string;
@@ -81,7 +81,6 @@ async function saturate(input: LoadInput, next: () => Signed): Promise<LoadResul
 
 async function paced(input: LoadInput, rate: number, next: () => Signed): Promise<LoadResult> {
   const target = new URL(input.path, input.url);
-  const requestLine = `POST ${target.pathname}${target.search} HTTP/1.1\r\nhost: ${target.host}`;
   const idle: RawHttpConnection[] = [];
   const all: RawHttpConnection[] = [];
   const due: { head: string; body: string; t0: number }[] = [];
@@ -111,11 +110,13 @@ async function paced(input: LoadInput, rate: number, next: () => Signed): Promis
   };
   const send = (): void => {
     const { body, headers } = next();
-    const head = requestLine + Object.entries(headers).map(([k, v]) => `\r\n${k}: ${v}`).join('');
     inFlight += 1;
-    due.push({ head, body: body.toString('utf8'), t0: performance.now() });
-    const conn = idle.pop() ?? (all.length < input.connections ? new RawHttpConnection(target.hostname, Number(target.port || 80)) : undefined);
-    if (conn && !all.includes(conn)) all.push(conn);
+    due.push({ head: requestHead('POST', target, headers), body: body.toString('utf8'), t0: performance.now() });
+    let conn = idle.pop();
+    if (!conn && all.length < input.connections) {
+      conn = new RawHttpConnection(target.hostname, Number(target.port || 80));
+      all.push(conn);
+    }
     if (conn) run(conn);
   };
   await new Promise<void>((resolve) => {

@@ -15,6 +15,12 @@ export interface RawAnswer {
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n');
+
+/** A request's line and headers as `RawHttpConnection.request` takes them (no blank line, no length). */
+export function requestHead(method: string, target: URL, headers: Record<string, string>): string {
+  const lines = Object.entries(headers).map(([k, v]) => `\r\n${k}: ${v}`).join('');
+  return `${method} ${target.pathname}${target.search} HTTP/1.1\r\nhost: ${target.host}${lines}`;
+}
 const CONTENT_LENGTH = /\r\ncontent-length:\s*(\d+)/i;
 
 export class RawHttpConnection {
@@ -94,8 +100,7 @@ export function pooledRawFetch(): FetchFn {
     if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
     const origin = target.host;
     const conn = idle.get(origin)?.pop() ?? new RawHttpConnection(target.hostname, Number(target.port || 80));
-    const headers = Object.entries(init.headers ?? {}).map(([k, v]) => `\r\n${k}: ${v}`).join('');
-    const head = `${init.method ?? 'GET'} ${target.pathname}${target.search} HTTP/1.1\r\nhost: ${origin}${headers}`;
+    const head = requestHead(init.method ?? 'GET', target, init.headers ?? {});
     const onAbort = (): void => conn.close();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {

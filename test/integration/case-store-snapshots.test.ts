@@ -92,11 +92,17 @@ describe('case store: remembered snapshots', () => {
     expect(await store.get(c.id)).toMatchObject({ status: 'creating', version: 2 });
   });
 
-  it('never overwrites a change another process made after its own write', async () => {
+  /** A case linked to `userRef` by one store (`here`, which remembers what it wrote), and a second store on it (`elsewhere`). */
+  async function linkedInTwoProcesses(userRef: string) {
     const here = open();
     const elsewhere = open();
     const c = await newCase(here);
-    await here.apply(c.id, { kind: 'user_created', providerUserId: 'u-race', providerStatus: 'VERIFYING', adopted: false }, { now });
+    await here.apply(c.id, { kind: 'user_created', providerUserId: userRef, providerStatus: 'VERIFYING', adopted: false }, { now });
+    return { here, elsewhere, c };
+  }
+
+  it('never overwrites a change another process made after its own write', async () => {
+    const { here, elsewhere, c } = await linkedInTwoProcesses('u-race');
     // Another process moves the case on: what `here` remembers is now one version behind.
     const there = await elsewhere.apply(c.id, { kind: 'provider_event', event: event('u-race', { providerStatus: 'REVIEW' }) }, { now, inputKey: 'evt:a' });
     expect(there.outcome).toBe('applied');
@@ -111,10 +117,7 @@ describe('case store: remembered snapshots', () => {
   });
 
   it('decides "nothing to do" again on a fresh read when another process changed the case', async () => {
-    const here = open();
-    const elsewhere = open();
-    const c = await newCase(here);
-    await here.apply(c.id, { kind: 'user_created', providerUserId: 'u-noop', providerStatus: 'VERIFYING', adopted: false }, { now });
+    const { here, elsewhere, c } = await linkedInTwoProcesses('u-noop');
     await elsewhere.apply(c.id, { kind: 'provider_event', event: event('u-noop', { providerStatus: 'REVIEW' }) }, { now, inputKey: 'evt:a' });
     // VERIFYING is nothing new to what `here` wrote, but it is to the case as it now stands.
     const res = await here.apply(c.id, { kind: 'provider_event', event: event('u-noop', { providerStatus: 'VERIFYING' }) }, { now, inputKey: 'evt:b' });
@@ -123,10 +126,7 @@ describe('case store: remembered snapshots', () => {
   });
 
   it('decides a refusal again on a fresh read when another process changed the case', async () => {
-    const here = open();
-    const elsewhere = open();
-    const c = await newCase(here);
-    await here.apply(c.id, { kind: 'user_created', providerUserId: 'u-conflict', providerStatus: 'VERIFYING', adopted: false }, { now });
+    const { here, elsewhere, c } = await linkedInTwoProcesses('u-conflict');
     // Escalated elsewhere (a rejection whose reason is unknown): `here` still holds it as awaiting verification.
     const escalated = await elsewhere.apply(c.id, { kind: 'provider_event', event: event('u-conflict', { type: 'user.verification.failed', providerStatus: 'REJECTED', outcome: 'rejected', terminal: true, reasons: [{ code: 'unknown', providerText: 'something new' }] }) }, { now, inputKey: 'evt:a' });
     expect(escalated.outcome === 'applied' && escalated.case.status).toBe('escalated');
