@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   }
   const stop = (signal: string) => {
     log.info({ signal }, 'shutting down');
-    // close() itself bounds the wait by SHUTDOWN_GRACE; this is only a last resort.
+    // close() itself ends within SHUTDOWN_GRACE + 5 s, even with Redis away; this is a last resort.
     const timer = setTimeout(() => process.exit(1), config.SHUTDOWN_GRACE + 10_000).unref();
     close().then(() => { clearTimeout(timer); process.exit(0); }, (err: unknown) => { log.error({ err }, 'shutdown failed'); process.exit(1); });
   };

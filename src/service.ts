@@ -169,12 +169,19 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     if ((await Promise.race([workersDone, graceOver])) === 'timeout') {
       log.warn({ graceMs }, 'shutdown grace period over: returning running jobs to their queues');
       for (const w of workers) w.cancelAllJobs(SHUTDOWN_REASON);
-      const handedBack = await Promise.race([workersDone, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), HAND_BACK_MS).unref())]);
-      if (handedBack === 'timeout') await Promise.all(workers.map((w) => w.close(true)));
+      if ((await within(workersDone, HAND_BACK_MS)) === 'timeout') {
+        // Redis is away: a worker's close waits on commands queued for Redis's return, and
+        // ioredis strands those even on disconnect (ioredis#2197), so the close is not awaited.
+        // The connections are cut so that nothing reconnects and runs on; jobs still marked
+        // active are taken back by BullMQ's stalled-job check once a worker sees Redis again.
+        log.warn({ handBackMs: HAND_BACK_MS }, 'workers did not stop (Redis unreachable?): disconnecting them, their jobs go to stalled-job recovery');
+        workerRedis?.disconnect();
+        for (const w of workers) void w.backend.blockingClient?.then((c) => c.disconnect(), () => undefined);
+      }
     }
     await httpDone;
     clearTimeout(timer);
-    await producer.close();
+    await within(producer.close(), HAND_BACK_MS);
     await simulators?.close();
     redis.disconnect();
     workerRedis?.disconnect();
@@ -185,6 +192,11 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
 
 /** How long aborted jobs get to move back to their queues before the workers are closed by force. */
 const HAND_BACK_MS = 5_000;
+
+/** `p`, or 'timeout' once `ms` have passed (the timer does not hold the process open). */
+function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  return Promise.race([p, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms).unref())]);
+}
 
 /** Stops accepting connections; in-flight requests get until `graceOver`, then are cut. */
 async function closeServer(s: Server, graceOver: Promise<unknown>): Promise<void> {

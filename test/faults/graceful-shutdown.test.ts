@@ -9,19 +9,20 @@ import { providerQueue } from '../../src/queue/catalog.js';
 import { startKiraSimulator, type KiraSimulator } from '../../src/simulators/kira/index.js';
 import { caseVia, onboardVia } from '../helpers/client.js';
 import { processHarness, processEnv, spawnService, type ServiceProcess } from '../helpers/processes.js';
-import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { dropPrefix, REDIS_URL, startOwnRedis, uniquePrefix } from '../helpers/redis.js';
 import { statusMembers } from '../helpers/seed.js';
 import { applicant, SECRETS } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
 
 const { procs, cleanups } = processHarness();
 
-async function rig(extra: Record<string, string>): Promise<{ sim: KiraSimulator; env: Record<string, string>; prefix: string; kiraQueue: Queue }> {
+async function rig(extra: Record<string, string>, redisUrl = REDIS_URL): Promise<{ sim: KiraSimulator; env: Record<string, string>; prefix: string; kiraQueue: Queue }> {
   const prefix = uniquePrefix();
   const sim = await startKiraSimulator({ apiKey: 'k', clientId: 'c', password: 'p', webhookSecrets: [SECRETS[0]!], verifyDelayMs: 200 });
-  const kiraQueue = new Queue(providerQueue('kira'), { connection: { url: REDIS_URL }, prefix });
-  cleanups.push(async () => { await kiraQueue.close(); await sim.close(); await dropPrefix(prefix); });
-  return { sim, prefix, kiraQueue, env: processEnv({ redisUrl: REDIS_URL, prefix, kiraUrl: sim.url, extra: { RECONCILE_SCHEDULE: '1h', ...extra } }) };
+  const kiraQueue = new Queue(providerQueue('kira'), { connection: { url: redisUrl }, prefix });
+  kiraQueue.on('error', () => undefined); // Redis is stopped on purpose in one test
+  cleanups.push(async () => { await kiraQueue.close(); await sim.close(); await dropPrefix(prefix, redisUrl); });
+  return { sim, prefix, kiraQueue, env: processEnv({ redisUrl, prefix, kiraUrl: sim.url, extra: { RECONCILE_SCHEDULE: '1h', ...extra } }) };
 }
 
 /** One api (the simulator's webhook target) and one worker, as processes. */
@@ -71,6 +72,29 @@ describe('graceful shutdown', () => {
     r.sim.setFaults({ latency: 0 });
     procs.push(await spawnService('worker', r.env));
     for (const id of ids) await waitFor(async () => (await caseVia(api.url, id)).status === 'verified', { timeoutMs: 30_000, what: `case ${id} verified` });
+    for (const a of people) expect(r.sim.users().filter((u) => u.externalId === a.externalId)).toHaveLength(1);
+  });
+
+  it('SIGTERM while Redis is down still exits 0, and the jobs it was running are taken back once Redis returns', async () => {
+    const redis = await startOwnRedis();
+    cleanups.push(() => redis.cleanup());
+    const r = await rig({ SHUTDOWN_GRACE: '1s', WORKER_CONCURRENCY: '4', JOB_LOCK_DURATION: '2s' }, redis.url);
+    r.sim.setFaults({ latency: 8_000 });
+    const { api, worker } = await apiAndWorker(r);
+    const people = Array.from({ length: 4 }, () => applicant());
+    const ids = await Promise.all(people.map((a) => onboardVia(api.url, a)));
+    await waitFor(() => inFlight(r.sim) === 4, { what: 'four creates in flight' });
+    await redis.stop();
+    worker.proc.kill('SIGTERM');
+    // 0, not the last-resort exit 1 of main.ts: close() ends on its own although the worker
+    // cannot hand its jobs back (their commands wait for a Redis that is not there).
+    expect(await worker.exited).toBe(0);
+    expect(worker.output()).toContain('their jobs go to stalled-job recovery');
+    await redis.start();
+    r.sim.setFaults({ latency: 0 });
+    procs.push(await spawnService('worker', r.env));
+    for (const id of ids) await waitFor(async () => (await caseVia(api.url, id)).status === 'verified', { timeoutMs: 60_000, what: `case ${id} verified` });
+    // The creates cut off by the shutdown were retried with the same idempotency key: one user each.
     for (const a of people) expect(r.sim.users().filter((u) => u.externalId === a.externalId)).toHaveLength(1);
   });
 

@@ -92,20 +92,25 @@ export async function startOwnRedis(opts: { appendonly?: boolean } = {}): Promis
   async function start(): Promise<void> {
     proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
       '--appendonly', opts.appendonly === false ? 'no' : 'yes', '--appendfsync', 'always'], { stdio: 'ignore' });
-    await waitFor(async () => {
+    const p = proc;
+    const outcome = await waitFor(async () => {
+      // A server that could not start (its port taken meanwhile) is an answer, not something to wait out.
+      if (p.exitCode !== null) return 'exited';
       const r = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
       r.on('error', () => undefined);
       try {
         await r.connect();
-        return (await r.ping()) === 'PONG';
+        return (await r.ping()) === 'PONG' ? 'up' : undefined;
       } finally {
         r.disconnect();
       }
     }, { timeoutMs: 10_000, what: `redis-server on ${port}` });
+    if (outcome === 'exited') throw new Error(`redis-server on ${port} exited with code ${p.exitCode} (port taken?)`);
   }
   async function stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const p = proc;
-    if (!p || p.exitCode !== null) return;
+    // A process killed by a signal has exitCode null and signalCode set.
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
     await new Promise<void>((r) => { p.once('exit', () => r()); p.kill(signal); });
   }
   await start();

@@ -139,7 +139,7 @@ describe('GET /metrics', () => {
         const text = await scrape(stack!);
         expect(performance.now() - started).toBeLessThan(1_000);
         return samples(text, 'kyc_queue_jobs').length === 0 && samples(text, 'kyc_escalations_open').length === 0 && text.includes('kyc_webhooks_received_total{');
-      }, { timeoutMs: 10_000, what: 'a scrape without the Redis-read gauges' });
+      }, { timeoutMs: 20_000, what: 'a scrape without the Redis-read gauges' }); // the escalation gauges are cached for 5 s
       await redis.start();
       await waitFor(async () => samples(await scrape(stack!), 'kyc_queue_jobs').length > 0, { timeoutMs: 15_000, what: 'queue gauges back' });
     } finally {
