@@ -15,7 +15,7 @@ import { availableParallelism, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchE2e, type E2eResult } from './e2e.js';
 import { benchIngest, type IngestResult } from './ingest.js';
-import { compileForBench, cpuSeconds, killAllNow, ROOT, runJsonChild, stopAll } from './lib/procs.js';
+import { compileForBench, killAllNow, ROOT, runJsonChild, stopAll } from './lib/procs.js';
 import { startRedis, type BenchRedis } from './lib/redis.js';
 import { CONCURRENCY } from './lib/stack.js';
 import { printReport, targets } from './lib/report.js';
@@ -23,8 +23,10 @@ import { benchReconcile, type ReconcileResult } from './reconcile.js';
 
 export interface NoopResult {
   jobs: number; seconds: number; jobsPerSec: number; addPerSec: number; concurrency: number;
-  /** CPU per job while draining: the worker process, and Redis (adds included). */
-  workerCpuUsPerJob: number; redisCpuUsPerJob: number;
+  /** The worker process's CPU per job while draining. */
+  workerCpuUsPerJob: number;
+  /** Redis's CPU per job while the worker drained (its INFO); filling the queue is apart. */
+  redisCpuUsPerJob: number; redisAddCpuUsPerJob: number;
 }
 
 export interface BenchResults {
@@ -52,9 +54,7 @@ function machine(redisVersion: string): Record<string, string | number> {
 }
 
 async function noop(redis: BenchRedis, logDir: string, jobs: number, n: number): Promise<NoopResult> {
-  const cpu0 = cpuSeconds(redis.proc.pid);
-  const r = await runJsonChild<Omit<NoopResult, 'redisCpuUsPerJob'>>(`noop-${n}`, 'bench/noop-worker.ts', { url: redis.url, prefix: 'noop', jobs, concurrency: CONCURRENCY }, { logDir });
-  return { ...r, redisCpuUsPerJob: Math.round(((cpuSeconds(redis.proc.pid) - cpu0) * 1e6) / jobs) };
+  return runJsonChild<NoopResult>(`noop-${n}`, 'bench/noop-worker.ts', { url: redis.url, prefix: 'noop', jobs, concurrency: CONCURRENCY }, { logDir });
 }
 
 async function main(): Promise<void> {
