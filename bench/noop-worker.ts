@@ -8,15 +8,9 @@
  */
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { redisCpuSeconds } from './lib/redis.js';
 
 interface Input { url: string; prefix: string; jobs: number; concurrency: number }
-
-/** Redis's own CPU time so far (INFO cpu: used_cpu_sys + used_cpu_user), in seconds. */
-async function redisCpuSeconds(r: Redis): Promise<number> {
-  const info = await r.info('cpu');
-  const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
-  return field('used_cpu_sys') + field('used_cpu_user');
-}
 
 async function main(): Promise<void> {
   const input = JSON.parse(process.env.BENCH_INPUT ?? '{}') as Input;

@@ -69,6 +69,13 @@ export async function usedMemory(r: Redis): Promise<number> {
   return Number(m?.[1] ?? NaN);
 }
 
+/** Redis's own CPU time so far (INFO cpu: used_cpu_sys + used_cpu_user), in seconds. */
+export async function redisCpuSeconds(r: Redis): Promise<number> {
+  const info = await r.info('cpu');
+  const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  return field('used_cpu_sys') + field('used_cpu_user');
+}
+
 export function round(x: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
